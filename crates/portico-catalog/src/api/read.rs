@@ -1,0 +1,1 @@
+//! Read routes served from the in-memory index.

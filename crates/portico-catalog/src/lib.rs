@@ -1,0 +1,6 @@
+//! The software catalog plugin: ingestion from locations into the store (`engine`), the
+//! in-memory read index fed by the store's change feed (`index`), and the `/api/catalog`
+//! routes (`api`).
+
+pub mod api;
+pub mod index;

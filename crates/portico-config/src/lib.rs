@@ -1,0 +1,1 @@
+//! Loading of Backstage-shaped `app-config.yaml` files.

@@ -1,0 +1,112 @@
+//! The plugin SDK.
+//!
+//! Every feature of Portico — the catalog included — is a [`Plugin`]. At start-up the app calls
+//! each plugin's [`Plugin::start`] once, in list order, with a [`PluginContext`] (configuration,
+//! stores, shutdown signal) and a [`Registrar`] on which the plugin declares what it contributes:
+//! API routes under `/api/<id>`, other routes, background loops and readiness checks. Plugins
+//! never see each other's internals; what one plugin offers another is a trait in the offering
+//! plugin's `api` module.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use portico_config::Config;
+use portico_store::CatalogStore;
+use tokio::sync::watch;
+
+/// A boxed future, as background loops are stored.
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Error a plugin returns when it cannot start; start-up stops with its message.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin '{plugin}' failed to start: {message}")]
+pub struct PluginError {
+    pub plugin: &'static str,
+    pub message: String,
+}
+
+/// A feature of the portal.
+#[async_trait::async_trait]
+pub trait Plugin: Send + Sync + 'static {
+    /// Short lowercase id; API routes are mounted under `/api/<id>`.
+    fn id(&self) -> &'static str;
+
+    /// Builds the plugin's state and declares its contributions. Runs once, after the stores
+    /// are migrated and before the server listens.
+    async fn start(&self, cx: &PluginContext, registrar: &mut Registrar) -> Result<(), PluginError>;
+}
+
+/// Resolves when the app shuts down.
+#[derive(Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    /// A shutdown signal and the sender that triggers it.
+    pub fn new() -> (watch::Sender<bool>, Shutdown) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Shutdown(rx))
+    }
+
+    /// Waits until shutdown is requested.
+    pub async fn requested(&mut self) {
+        while !*self.0.borrow_and_update() {
+            if self.0.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
+/// What a plugin gets to work with.
+#[derive(Clone)]
+pub struct PluginContext {
+    pub config: Arc<Config>,
+    pub catalog_store: Arc<dyn CatalogStore>,
+    pub shutdown: Shutdown,
+}
+
+/// A readiness check: `true` once the plugin can serve (e.g. its index is loaded).
+pub type ReadinessCheck = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Collects what plugins contribute.
+#[derive(Default)]
+pub struct Registrar {
+    api_routes: Vec<(&'static str, Router)>,
+    loops: Vec<(String, BoxFuture)>,
+    readiness: Vec<(&'static str, ReadinessCheck)>,
+}
+
+impl Registrar {
+    /// Routes mounted under `/api/<plugin id>`.
+    pub fn api_routes(&mut self, plugin: &'static str, router: Router) {
+        self.api_routes.push((plugin, router));
+    }
+
+    /// A background loop, run until shutdown; the name is used in logs.
+    pub fn background_loop(&mut self, name: impl Into<String>, task: impl Future<Output = ()> + Send + 'static) {
+        self.loops.push((name.into(), Box::pin(task)));
+    }
+
+    /// A check `/readyz` consults.
+    pub fn readiness(&mut self, plugin: &'static str, check: ReadinessCheck) {
+        self.readiness.push((plugin, check));
+    }
+
+    /// Hands everything to the app (only the app calls this).
+    pub fn into_parts(self) -> RegistrarParts {
+        RegistrarParts { api_routes: self.api_routes, loops: self.loops, readiness: self.readiness }
+    }
+}
+
+/// Everything the plugins registered, for the app to assemble.
+pub struct RegistrarParts {
+    pub api_routes: Vec<(&'static str, Router)>,
+    pub loops: Vec<(String, BoxFuture)>,
+    pub readiness: Vec<(&'static str, ReadinessCheck)>,
+}

@@ -1,0 +1,1 @@
+//! SQLite implementation of Portico's storage traits.
