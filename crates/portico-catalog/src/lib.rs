@@ -3,4 +3,9 @@
 //! routes (`api`).
 
 pub mod api;
+pub mod config;
+pub mod engine;
 pub mod index;
+mod plugin;
+
+pub use plugin::CatalogPlugin;

@@ -13,10 +13,13 @@ pub mod kinds;
 pub mod location;
 pub mod process;
 pub mod relations;
+mod schema;
 pub mod validation;
 pub mod yaml;
 
-pub use entity_ref::{EntityRef, RefDefaults};
+pub use entity_ref::{DEFAULT_NAMESPACE, EntityRef, RefDefaults};
 pub use error::SerializedError;
-pub use process::{ProcessedEntity, process_entity};
+pub use flatten::{SearchRow, search_rows};
+pub use kinds::kind_is_known;
+pub use process::{ProcessedEntity, process_entity, validate_envelope};
 pub use relations::Relation;

@@ -74,12 +74,17 @@ pub struct PluginContext {
 /// A readiness check: `true` once the plugin can serve (e.g. its index is loaded).
 pub type ReadinessCheck = Arc<dyn Fn() -> bool + Send + Sync>;
 
+/// Drives a plugin's background work to completion once (ingest everything that is due, catch
+/// the indexes up). Used by one-shot commands and tests instead of waiting on timers.
+pub type SettleHook = Arc<dyn Fn() -> BoxFuture + Send + Sync>;
+
 /// Collects what plugins contribute.
 #[derive(Default)]
 pub struct Registrar {
     api_routes: Vec<(&'static str, Router)>,
     loops: Vec<(String, BoxFuture)>,
     readiness: Vec<(&'static str, ReadinessCheck)>,
+    settle: Vec<SettleHook>,
 }
 
 impl Registrar {
@@ -98,9 +103,19 @@ impl Registrar {
         self.readiness.push((plugin, check));
     }
 
+    /// A hook that finishes the plugin's pending background work.
+    pub fn settle(&mut self, hook: SettleHook) {
+        self.settle.push(hook);
+    }
+
     /// Hands everything to the app (only the app calls this).
     pub fn into_parts(self) -> RegistrarParts {
-        RegistrarParts { api_routes: self.api_routes, loops: self.loops, readiness: self.readiness }
+        RegistrarParts {
+            api_routes: self.api_routes,
+            loops: self.loops,
+            readiness: self.readiness,
+            settle: self.settle,
+        }
     }
 }
 
@@ -109,4 +124,5 @@ pub struct RegistrarParts {
     pub api_routes: Vec<(&'static str, Router)>,
     pub loops: Vec<(String, BoxFuture)>,
     pub readiness: Vec<(&'static str, ReadinessCheck)>,
+    pub settle: Vec<SettleHook>,
 }

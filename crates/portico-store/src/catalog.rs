@@ -228,7 +228,12 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Hands out up to `limit` rows whose next update time is `<= now`, oldest first, and
     /// pushes each one's next update time to `next_update_at` so that it is not handed out again
     /// meanwhile.
-    async fn claim_due(&self, now: Millis, limit: usize, next_update_at: Millis) -> StoreResult<Vec<DueEntity>>;
+    async fn claim_due(
+        &self,
+        now: Millis,
+        limit: usize,
+        next_update_at: Millis,
+    ) -> StoreResult<Vec<DueEntity>>;
 
     /// The earliest next update time of any row, for the processing loop to sleep until.
     async fn next_due_at(&self) -> StoreResult<Option<Millis>>;
@@ -239,7 +244,8 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// with a different location key is a [`Conflict`] (no row change, no edge). Children that
     /// are no longer emitted lose their edge (they may become orphans; they are *not* deleted
     /// here).
-    async fn write_outcomes(&self, outcomes: Vec<ProcessingOutcome>, now: Millis) -> StoreResult<WriteReport>;
+    async fn write_outcomes(&self, outcomes: Vec<ProcessingOutcome>, now: Millis)
+    -> StoreResult<WriteReport>;
 
     /// Inputs for stitching the given refs; refs without a row are skipped.
     async fn stitch_inputs(&self, entity_refs: &[String]) -> StoreResult<Vec<StitchInput>>;

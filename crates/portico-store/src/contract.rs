@@ -1,2 +1,892 @@
 //! The contract every [`crate::CatalogStore`] implementation must pass.
+//!
 //! Backends call [`run_catalog_contract`] from their own tests with a fresh store factory.
+//! Each scenario gets its own store, so scenarios cannot influence each other. Failures panic
+//! with a message naming the scenario and the broken expectation.
+
+use std::future::Future;
+
+use serde_json::json;
+
+use crate::{
+    CatalogStore, Conflict, FinalChange, FinalWrite, LocationRecord, Parent, ProcessingOutcome,
+    ProcessingResult, RelationRow, StoreError, UnprocessedEntity,
+};
+
+/// Runs every scenario of the contract, each against a store returned by `make_store`.
+pub async fn run_catalog_contract<S, F, Fut>(make_store: F)
+where
+    S: CatalogStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    locations(&make_store().await).await;
+    provider_roots(&make_store().await).await;
+    provider_roots_prune_unreachable_descendants(&make_store().await).await;
+    claim_due(&make_store().await).await;
+    outcomes_ok(&make_store().await).await;
+    outcomes_failed(&make_store().await).await;
+    conflicts(&make_store().await).await;
+    stitch_inputs(&make_store().await).await;
+    finals_and_change_feed(&make_store().await).await;
+    delete_orphans(&make_store().await).await;
+    delete_entity(&make_store().await).await;
+    schedule_now(&make_store().await).await;
+}
+
+// ----- helpers
+
+fn entity(entity_ref: &str, hash: &str, location_key: Option<&str>) -> UnprocessedEntity {
+    UnprocessedEntity {
+        entity_ref: entity_ref.to_owned(),
+        body: json!({ "ref": entity_ref, "hash": hash, "nested": { "list": [1, 2.5, "x", null] } }),
+        hash: hash.to_owned(),
+        location_key: location_key.map(str::to_owned),
+    }
+}
+
+fn relation(source: &str, relation_type: &str, target: &str) -> RelationRow {
+    RelationRow {
+        source: source.to_owned(),
+        relation_type: relation_type.to_owned(),
+        target: target.to_owned(),
+    }
+}
+
+fn refs(list: &[&str]) -> Vec<String> {
+    list.iter().map(|r| (*r).to_owned()).collect()
+}
+
+/// Asserts that `actual` holds exactly `expected`, in any order.
+#[track_caller]
+fn assert_set(actual: &[String], expected: &[&str], message: &str) {
+    let mut actual = actual.to_vec();
+    actual.sort();
+    let mut expected = refs(expected);
+    expected.sort();
+    assert_eq!(actual, expected, "{message}");
+}
+
+async fn id_of<S: CatalogStore>(store: &S, entity_ref: &str) -> String {
+    match store.entity_id_of(entity_ref).await.expect("entity_id_of") {
+        Some(id) => id,
+        None => panic!("expected a row for {entity_ref}"),
+    }
+}
+
+/// A successful outcome for `entity_ref` emitting `relations` and `children`.
+async fn ok<S: CatalogStore>(
+    store: &S,
+    entity_ref: &str,
+    relations: Vec<RelationRow>,
+    children: Vec<UnprocessedEntity>,
+) -> ProcessingOutcome {
+    ProcessingOutcome {
+        entity_id: id_of(store, entity_ref).await,
+        entity_ref: entity_ref.to_owned(),
+        result_hash: format!("result-of-{entity_ref}"),
+        result: ProcessingResult::Ok {
+            processed: json!({ "processed": entity_ref }),
+            relations,
+            children,
+            warnings: Vec::new(),
+        },
+    }
+}
+
+fn assert_uuid_v4(id: &str) {
+    let parsed = uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("entity id {id} is not a UUID: {e}"));
+    assert_eq!(parsed.get_version_num(), 4, "entity id {id} must be a UUID v4");
+    assert_eq!(id, parsed.hyphenated().to_string(), "entity id {id} must be lowercase and hyphenated");
+}
+
+async fn due_refs<S: CatalogStore>(store: &S, now: i64) -> Vec<String> {
+    let due = store.claim_due(now, 1000, now + 1_000_000).await.expect("claim_due");
+    let mut due: Vec<String> = due.into_iter().map(|d| d.entity_ref).collect();
+    due.sort();
+    due
+}
+
+// ----- scenarios
+
+async fn locations<S: CatalogStore>(store: &S) {
+    let first = LocationRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: "url".into(),
+        target: "https://a/x.yaml".into(),
+    };
+    let second = LocationRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: "file".into(),
+        target: "/b.yaml".into(),
+    };
+    assert!(store.list_locations().await.expect("list").is_empty(), "locations: a new store has none");
+    store.insert_location(&first).await.expect("insert first");
+    store.insert_location(&second).await.expect("insert second");
+
+    let mut listed = store.list_locations().await.expect("list");
+    listed.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(listed, expected, "locations: list returns every inserted location");
+    assert_eq!(
+        store.get_location(&first.id).await.expect("get"),
+        Some(first.clone()),
+        "locations: get by id"
+    );
+    assert_eq!(store.get_location("nope").await.expect("get"), None, "locations: get of an unknown id");
+    assert_eq!(
+        store.find_location("url", "https://a/x.yaml").await.expect("find"),
+        Some(first.clone()),
+        "locations: find by type and target"
+    );
+    assert_eq!(
+        store.find_location("file", "https://a/x.yaml").await.expect("find"),
+        None,
+        "locations: type matters"
+    );
+
+    let duplicate = LocationRecord { id: uuid::Uuid::new_v4().to_string(), ..first.clone() };
+    let result = store.insert_location(&duplicate).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "locations: a duplicate (type, target) must be a Conflict, got {result:?}"
+    );
+    assert_eq!(
+        store.list_locations().await.expect("list").len(),
+        2,
+        "locations: the duplicate was not stored"
+    );
+
+    assert_eq!(
+        store.delete_location(&first.id).await.expect("delete"),
+        Some(first.clone()),
+        "locations: delete"
+    );
+    assert_eq!(store.delete_location(&first.id).await.expect("delete"), None, "locations: delete twice");
+    assert_eq!(store.list_locations().await.expect("list"), vec![second], "locations: deleted one is gone");
+    store.insert_location(&duplicate).await.expect("the target can be registered again after deletion");
+}
+
+async fn provider_roots<S: CatalogStore>(store: &S) {
+    let a = "location:default/a";
+    let b = "location:default/b";
+    let report = store
+        .replace_provider_roots(
+            "config",
+            vec![entity(a, "h1", Some("url:a")), entity(b, "h1", Some("url:b"))],
+            1000,
+        )
+        .await
+        .expect("sync");
+    assert_set(&report.stitch, &[a, b], "roots: new roots gained an edge");
+    assert!(report.conflicts.is_empty() && report.deleted.is_empty(), "roots: nothing conflicted or deleted");
+    let a_id = id_of(store, a).await;
+    assert_uuid_v4(&a_id);
+    assert_ne!(a_id, id_of(store, b).await, "roots: every row has its own id");
+    assert_eq!(store.parents_of(a).await.expect("parents"), vec![Parent::Provider("config".into())]);
+    assert_eq!(store.next_due_at().await.expect("next due"), Some(1000), "roots: new roots are due now");
+
+    let due = store.claim_due(1000, 10, 5000).await.expect("claim");
+    assert_eq!(due.len(), 2, "roots: both new roots are due");
+    let due_a = due.iter().find(|d| d.entity_ref == a).expect("a is due");
+    assert_eq!(due_a.unprocessed, entity(a, "h1", None).body, "roots: the body round-trips exactly");
+    assert_eq!(due_a.location_key.as_deref(), Some("url:a"));
+    assert_eq!(due_a.result_hash, None, "roots: a new row has no result hash");
+
+    // An identical sync changes nothing.
+    let report = store
+        .replace_provider_roots(
+            "config",
+            vec![entity(a, "h1", Some("url:a")), entity(b, "h1", Some("url:b"))],
+            2000,
+        )
+        .await
+        .expect("sync again");
+    assert!(report.stitch.is_empty(), "roots: an identical sync stitches nothing, got {:?}", report.stitch);
+    assert!(due_refs(store, 2000).await.is_empty(), "roots: unchanged roots are not made due");
+
+    // A changed root becomes due now and keeps its id.
+    store
+        .replace_provider_roots(
+            "config",
+            vec![entity(a, "h2", Some("url:a")), entity(b, "h1", Some("url:b"))],
+            3000,
+        )
+        .await
+        .expect("sync changed");
+    let due = store.claim_due(3000, 10, 9000).await.expect("claim");
+    assert_eq!(due.len(), 1, "roots: only the changed root is due");
+    assert_eq!(due[0].entity_ref, a);
+    assert_eq!(due[0].unprocessed, entity(a, "h2", None).body, "roots: the changed body is stored");
+    assert_eq!(id_of(store, a).await, a_id, "roots: an update keeps the entity id");
+
+    // Another provider claiming a with a different key conflicts.
+    let report = store
+        .replace_provider_roots("other", vec![entity(a, "h9", Some("url:elsewhere"))], 4000)
+        .await
+        .expect("other provider");
+    assert_eq!(
+        report.conflicts,
+        vec![Conflict {
+            entity_ref: a.into(),
+            existing_location_key: Some("url:a".into()),
+            new_location_key: Some("url:elsewhere".into()),
+            parent: Parent::Provider("other".into()),
+        }],
+        "roots: a root claimed by another key conflicts"
+    );
+    assert_eq!(store.parents_of(a).await.expect("parents"), vec![Parent::Provider("config".into())]);
+    assert!(due_refs(store, 4000).await.is_empty(), "roots: the conflicting root changed nothing");
+
+    // Dropping a root deletes it at once, with its final entity.
+    store
+        .write_finals(
+            vec![FinalWrite {
+                entity_id: id_of(store, b).await,
+                entity_ref: b.into(),
+                hash: "f".into(),
+                body: "{}".into(),
+            }],
+            4000,
+        )
+        .await
+        .expect("final");
+    let report = store
+        .replace_provider_roots("config", vec![entity(a, "h2", Some("url:a"))], 5000)
+        .await
+        .expect("drop b");
+    assert_eq!(report.deleted, refs(&[b]), "roots: a dropped root is deleted");
+    assert!(report.stitch.contains(&b.to_owned()), "roots: a deleted root is reported for stitching");
+    assert_eq!(store.entity_id_of(b).await.expect("id"), None, "roots: the dropped root has no row");
+    let (finals, _) = store.final_snapshot().await.expect("snapshot");
+    assert!(finals.is_empty(), "roots: the dropped root's final entity is gone");
+    let changes = store.final_changes_since(0, 10).await.expect("changes");
+    assert!(
+        matches!(changes.last(), Some(FinalChange::Delete { entity_ref, .. }) if entity_ref == b),
+        "roots: the dropped root is tombstoned, got {changes:?}"
+    );
+
+    // An empty sync removes everything the provider emitted.
+    let report = store.replace_provider_roots("config", Vec::new(), 6000).await.expect("empty sync");
+    assert_eq!(report.deleted, refs(&[a]));
+    assert_eq!(store.next_due_at().await.expect("next due"), None, "roots: no rows are left");
+}
+
+async fn provider_roots_prune_unreachable_descendants<S: CatalogStore>(store: &S) {
+    let loc1 = "location:default/one";
+    let loc2 = "location:default/two";
+    let other = "component:default/other";
+    let child = "component:default/child";
+    let grandchild = "component:default/grandchild";
+    let shared = "component:default/shared";
+    let roots = |with_one: bool| {
+        let mut roots = vec![entity(loc2, "h", Some("url:two")), entity(other, "h", Some("url:other"))];
+        if with_one {
+            roots.push(entity(loc1, "h", Some("url:one")));
+        }
+        roots
+    };
+    store.replace_provider_roots("config", roots(true), 100).await.expect("sync");
+    let outcomes = vec![
+        ok(store, loc1, vec![], vec![entity(child, "h", Some("file:one")), entity(shared, "h", None)]).await,
+        ok(store, loc2, vec![], vec![entity(shared, "h", None)]).await,
+    ];
+    store.write_outcomes(outcomes, 100).await.expect("write locations");
+    let outcome = ok(
+        store,
+        child,
+        vec![relation(other, "ownerOf", child)],
+        vec![entity(grandchild, "h", Some("file:child"))],
+    )
+    .await;
+    store.write_outcomes(vec![outcome], 100).await.expect("write child");
+    assert_eq!(
+        store.parents_of(shared).await.expect("parents"),
+        vec![Parent::Entity(loc1.into()), Parent::Entity(loc2.into())],
+        "prune: shared has both locations as parents"
+    );
+    let child_id = id_of(store, child).await;
+    store
+        .write_finals(
+            vec![FinalWrite {
+                entity_id: child_id.clone(),
+                entity_ref: child.into(),
+                hash: "f".into(),
+                body: "{}".into(),
+            }],
+            100,
+        )
+        .await
+        .expect("final");
+
+    let report = store.replace_provider_roots("config", roots(false), 200).await.expect("drop one");
+    let mut deleted = report.deleted.clone();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        refs(&[child, grandchild, loc1]),
+        "prune: the dropped root and its unreachable subtree go"
+    );
+    for gone in [loc1, child, grandchild] {
+        assert_eq!(store.entity_id_of(gone).await.expect("id"), None, "prune: {gone} has no row");
+    }
+    assert!(
+        store.entity_id_of(shared).await.expect("id").is_some(),
+        "prune: shared is still reachable via two"
+    );
+    assert_eq!(store.parents_of(shared).await.expect("parents"), vec![Parent::Entity(loc2.into())]);
+    assert!(report.stitch.contains(&shared.to_owned()), "prune: shared lost an edge and is restitched");
+    assert!(report.stitch.contains(&other.to_owned()), "prune: other lost a relation row and is restitched");
+    let changes = store.final_changes_since(0, 10).await.expect("changes");
+    assert!(
+        changes.iter().any(|c| matches!(c, FinalChange::Delete { entity_id, .. } if *entity_id == child_id)),
+        "prune: the child's final entity is tombstoned, got {changes:?}"
+    );
+    assert!(
+        store.stitch_inputs(&refs(&[other])).await.expect("stitch")[0].relations.is_empty(),
+        "prune: relation rows emitted by deleted entities are gone"
+    );
+}
+
+async fn claim_due<S: CatalogStore>(store: &S) {
+    let (r1, r2, r3) = ("component:default/r1", "component:default/r2", "component:default/r3");
+    store.replace_provider_roots("p", vec![entity(r1, "h", None)], 100).await.expect("r1");
+    store
+        .replace_provider_roots("p", vec![entity(r1, "h", None), entity(r2, "h", None)], 50)
+        .await
+        .expect("r2");
+    store
+        .replace_provider_roots(
+            "p",
+            vec![entity(r1, "h", None), entity(r2, "h", None), entity(r3, "h", None)],
+            75,
+        )
+        .await
+        .expect("r3");
+    assert_eq!(store.next_due_at().await.expect("next"), Some(50));
+    assert_eq!(due_refs(store, 49).await, Vec::<String>::new(), "claim: nothing is due before 50");
+
+    let due = store.claim_due(60, 10, 1000).await.expect("claim");
+    assert_eq!(
+        due.iter().map(|d| d.entity_ref.as_str()).collect::<Vec<_>>(),
+        vec![r2],
+        "claim: only r2 is due at 60"
+    );
+    let due = store.claim_due(100, 1, 1000).await.expect("claim");
+    assert_eq!(
+        due.iter().map(|d| d.entity_ref.as_str()).collect::<Vec<_>>(),
+        vec![r3],
+        "claim: oldest first, limited"
+    );
+    let due = store.claim_due(100, 10, 2000).await.expect("claim");
+    assert_eq!(due.iter().map(|d| d.entity_ref.as_str()).collect::<Vec<_>>(), vec![r1], "claim: the rest");
+    assert!(
+        store.claim_due(100, 10, 3000).await.expect("claim").is_empty(),
+        "claim: claimed rows were pushed forward"
+    );
+    assert_eq!(
+        store.next_due_at().await.expect("next"),
+        Some(1000),
+        "claim: due times were pushed to next_update_at"
+    );
+    let due = store.claim_due(1500, 10, 3000).await.expect("claim");
+    assert_eq!(due.len(), 2, "claim: r2 and r3 are due again at 1500");
+
+    let outcome = ok(store, r1, vec![], vec![]).await;
+    store.write_outcomes(vec![outcome], 1500).await.expect("write");
+    let due = store.claim_due(2000, 10, 3000).await.expect("claim");
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        due[0].result_hash.as_deref(),
+        Some("result-of-component:default/r1"),
+        "claim: result hash is handed out"
+    );
+}
+
+async fn outcomes_ok<S: CatalogStore>(store: &S) {
+    let loc = "location:default/root";
+    let (c1, c2, c3) = ("component:default/c1", "component:default/c2", "component:default/c3");
+    let (x, y) = ("group:default/x", "group:default/y");
+    store.replace_provider_roots("config", vec![entity(loc, "h", Some("url:root"))], 10).await.expect("sync");
+    store.claim_due(10, 10, 10_000).await.expect("claim");
+
+    let mut outcome = ok(
+        store,
+        loc,
+        vec![relation(loc, "ownedBy", x), relation(x, "ownerOf", loc), relation(loc, "ownedBy", x)],
+        vec![entity(c1, "h1", Some("file:f")), entity(c2, "h1", Some("file:f"))],
+    )
+    .await;
+    if let ProcessingResult::Ok { warnings, .. } = &mut outcome.result {
+        warnings.push(json!({ "name": "Warning", "message": "careful" }));
+    }
+    let report = store.write_outcomes(vec![outcome], 20).await.expect("write");
+    assert_set(&report.stitch, &[c1, c2, loc, x], "ok: entity, children and relation sources are stitched");
+    assert!(report.conflicts.is_empty() && report.deleted.is_empty());
+
+    let input = store.stitch_inputs(&refs(&[loc])).await.expect("stitch").remove(0);
+    assert_eq!(input.processed, Some(json!({ "processed": loc })), "ok: processed body stored");
+    assert_eq!(
+        input.warnings,
+        vec![json!({ "name": "Warning", "message": "careful" })],
+        "ok: warnings stored"
+    );
+    assert!(input.errors.is_empty());
+    assert_eq!(input.relations, vec![relation(loc, "ownedBy", x)], "ok: relations are distinct");
+    for child in [c1, c2] {
+        assert_eq!(store.parents_of(child).await.expect("parents"), vec![Parent::Entity(loc.into())]);
+        assert_uuid_v4(&id_of(store, child).await);
+    }
+    assert_eq!(due_refs(store, 20).await, refs(&[c1, c2]), "ok: new children are due now");
+    let c2_id = id_of(store, c2).await;
+
+    // Unchanged c1, changed c2, new c3, and a replaced relation set.
+    let outcome = ok(
+        store,
+        loc,
+        vec![relation(loc, "ownedBy", y)],
+        vec![
+            entity(c1, "h1", Some("file:f")),
+            entity(c2, "h2", Some("file:f")),
+            entity(c3, "h1", Some("file:f")),
+        ],
+    )
+    .await;
+    let report = store.write_outcomes(vec![outcome], 30).await.expect("write");
+    assert_set(&report.stitch, &[c3, loc, x], "ok: new child and changed relation sources are stitched");
+    assert_eq!(due_refs(store, 30).await, refs(&[c2, c3]), "ok: only changed and new children become due");
+    assert_eq!(id_of(store, c2).await, c2_id, "ok: an updated child keeps its id");
+    let input = store.stitch_inputs(&refs(&[loc])).await.expect("stitch").remove(0);
+    assert_eq!(input.relations, vec![relation(loc, "ownedBy", y)], "ok: relations were replaced");
+
+    // c2 and c3 are no longer emitted: they lose their edge but keep their rows.
+    let outcome =
+        ok(store, loc, vec![relation(loc, "ownedBy", y)], vec![entity(c1, "h1", Some("file:f"))]).await;
+    let report = store.write_outcomes(vec![outcome], 40).await.expect("write");
+    assert_set(&report.stitch, &[c2, c3, loc], "ok: children that lost their edge are stitched");
+    assert!(report.deleted.is_empty(), "ok: children are not deleted by write_outcomes");
+    assert!(store.parents_of(c2).await.expect("parents").is_empty(), "ok: c2 lost its edge");
+    assert_eq!(store.entity_id_of(c2).await.expect("id"), Some(c2_id), "ok: c2 keeps its row");
+    let inputs = store.stitch_inputs(&refs(&[c2, c1])).await.expect("stitch");
+    assert_eq!(inputs.len(), 2);
+    assert_eq!(inputs[0].entity_ref, c2, "ok: stitch inputs come in the requested order");
+    assert!(!inputs[0].has_parents, "ok: c2 is an orphan");
+    assert!(inputs[1].has_parents, "ok: c1 still has a parent");
+    assert_eq!(
+        store.children_of(&Parent::Entity(loc.into())).await.expect("children"),
+        vec![entity(c1, "h1", Some("file:f"))]
+    );
+    assert_eq!(
+        store.children_of(&Parent::Provider("config".into())).await.expect("children"),
+        vec![entity(loc, "h", Some("url:root"))],
+        "ok: children_of a provider returns its roots"
+    );
+
+    // An outcome for an entity that no longer exists is skipped.
+    let mut gone = ok(store, c1, vec![], vec![]).await;
+    gone.entity_id = uuid::Uuid::new_v4().to_string();
+    let report = store.write_outcomes(vec![gone], 50).await.expect("write unknown");
+    assert!(report.stitch.is_empty(), "ok: an outcome for an unknown entity id writes nothing");
+}
+
+async fn outcomes_failed<S: CatalogStore>(store: &S) {
+    let loc = "location:default/root";
+    let child = "component:default/child";
+    let x = "group:default/x";
+    store.replace_provider_roots("config", vec![entity(loc, "h", Some("url:root"))], 10).await.expect("sync");
+    let mut outcome =
+        ok(store, loc, vec![relation(loc, "ownedBy", x)], vec![entity(child, "h", Some("file:f"))]).await;
+    if let ProcessingResult::Ok { warnings, .. } = &mut outcome.result {
+        warnings.push(json!("w"));
+    }
+    store.write_outcomes(vec![outcome], 20).await.expect("write ok");
+
+    let error = json!({ "name": "InputError", "message": "broken" });
+    let failed = ProcessingOutcome {
+        entity_id: id_of(store, loc).await,
+        entity_ref: loc.into(),
+        result_hash: "failed-hash".into(),
+        result: ProcessingResult::Failed { errors: vec![error.clone()] },
+    };
+    let report = store.write_outcomes(vec![failed], 30).await.expect("write failed");
+    assert_set(&report.stitch, &[loc], "failed: only the entity itself is stitched");
+    let input = store.stitch_inputs(&refs(&[loc])).await.expect("stitch").remove(0);
+    assert_eq!(input.processed, Some(json!({ "processed": loc })), "failed: the processed body is kept");
+    assert_eq!(input.errors, vec![error], "failed: errors are stored");
+    assert_eq!(input.warnings, vec![json!("w")], "failed: warnings of the last success are kept");
+    assert_eq!(input.relations, vec![relation(loc, "ownedBy", x)], "failed: relations are kept");
+    assert_eq!(
+        store.parents_of(child).await.expect("parents"),
+        vec![Parent::Entity(loc.into())],
+        "failed: edges kept"
+    );
+    let due = store.claim_due(i64::MAX - 1, 10, i64::MAX).await.expect("claim");
+    let due_loc = due.iter().find(|d| d.entity_ref == loc).expect("loc row");
+    assert_eq!(due_loc.result_hash.as_deref(), Some("failed-hash"), "failed: the result hash is written");
+
+    let outcome =
+        ok(store, loc, vec![relation(loc, "ownedBy", x)], vec![entity(child, "h", Some("file:f"))]).await;
+    store.write_outcomes(vec![outcome], 40).await.expect("write ok");
+    let input = store.stitch_inputs(&refs(&[loc])).await.expect("stitch").remove(0);
+    assert!(input.errors.is_empty(), "failed: a later success clears the errors");
+    assert!(input.warnings.is_empty(), "failed: a later success replaces the warnings");
+}
+
+async fn conflicts<S: CatalogStore>(store: &S) {
+    let (l1, l2) = ("location:default/l1", "location:default/l2");
+    let (c, n) = ("component:default/c", "component:default/n");
+    store
+        .replace_provider_roots(
+            "config",
+            vec![entity(l1, "h", Some("url:1")), entity(l2, "h", Some("url:2"))],
+            10,
+        )
+        .await
+        .expect("sync");
+    let outcome = ok(store, l1, vec![], vec![entity(c, "h1", Some("file:a")), entity(n, "h1", None)]).await;
+    store.write_outcomes(vec![outcome], 10).await.expect("l1");
+    store.claim_due(10, 10, 1000).await.expect("claim");
+    let c_id = id_of(store, c).await;
+
+    for new_key in [Some("file:b"), None] {
+        let outcome = ok(store, l2, vec![], vec![entity(c, "h2", new_key)]).await;
+        let report = store.write_outcomes(vec![outcome], 20).await.expect("l2");
+        assert_eq!(
+            report.conflicts,
+            vec![Conflict {
+                entity_ref: c.into(),
+                existing_location_key: Some("file:a".into()),
+                new_location_key: new_key.map(str::to_owned),
+                parent: Parent::Entity(l2.into()),
+            }],
+            "conflicts: a different key ({new_key:?}) conflicts"
+        );
+        assert!(!report.stitch.contains(&c.to_owned()), "conflicts: the rejected child gained no edge");
+        assert_eq!(
+            store.parents_of(c).await.expect("parents"),
+            vec![Parent::Entity(l1.into())],
+            "conflicts: no edge"
+        );
+        assert!(due_refs(store, 20).await.is_empty(), "conflicts: the existing row is untouched");
+    }
+    assert_eq!(
+        store.children_of(&Parent::Entity(c.into())).await.expect("children"),
+        Vec::new(),
+        "conflicts: children_of an entity without children"
+    );
+    let kept = store.children_of(&Parent::Entity(l1.into())).await.expect("children");
+    assert_eq!(kept[0], entity(c, "h1", Some("file:a")), "conflicts: the first claimant's body is kept");
+
+    // The same key updates.
+    let outcome = ok(store, l1, vec![], vec![entity(c, "h3", Some("file:a")), entity(n, "h1", None)]).await;
+    let report = store.write_outcomes(vec![outcome], 30).await.expect("l1 again");
+    assert!(report.conflicts.is_empty());
+    assert_eq!(due_refs(store, 30).await, refs(&[c]), "conflicts: the same key updates a changed child");
+    assert_eq!(id_of(store, c).await, c_id, "conflicts: an update keeps the entity id");
+
+    // A row without a key can be taken over by any key.
+    let outcome = ok(store, l2, vec![], vec![entity(n, "h2", Some("file:b"))]).await;
+    let report = store.write_outcomes(vec![outcome], 40).await.expect("l2 takes n");
+    assert!(report.conflicts.is_empty(), "conflicts: a row without a key is no conflict");
+    assert_eq!(
+        store.parents_of(n).await.expect("parents"),
+        vec![Parent::Entity(l1.into()), Parent::Entity(l2.into())]
+    );
+    let due = store.claim_due(40, 10, 1000).await.expect("claim");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].entity_ref, n);
+    assert_eq!(due[0].location_key.as_deref(), Some("file:b"), "conflicts: the newcomer's key is stored");
+    // Now n is claimed by file:b, so l1 emitting it without a key conflicts.
+    let outcome = ok(store, l1, vec![], vec![entity(c, "h3", Some("file:a")), entity(n, "h1", None)]).await;
+    let report = store.write_outcomes(vec![outcome], 50).await.expect("l1 again");
+    assert_eq!(report.conflicts.len(), 1, "conflicts: a keyless newcomer cannot take a claimed row");
+    assert_eq!(store.parents_of(n).await.expect("parents"), vec![Parent::Entity(l2.into())]);
+}
+
+async fn stitch_inputs<S: CatalogStore>(store: &S) {
+    let (l, a, b, c) = ("location:default/l", "component:default/a", "component:default/b", "api:default/c");
+    store.replace_provider_roots("config", vec![entity(l, "h", Some("url:l"))], 10).await.expect("sync");
+    let outcome =
+        ok(store, l, vec![], vec![entity(a, "h", None), entity(b, "h", None), entity(c, "h", None)]).await;
+    store.write_outcomes(vec![outcome], 10).await.expect("l");
+    let outcomes = vec![
+        ok(
+            store,
+            a,
+            vec![relation(a, "dependsOn", c), relation(a, "dependsOn", b), relation(b, "dependencyOf", a)],
+            vec![],
+        )
+        .await,
+        ok(
+            store,
+            b,
+            vec![
+                relation(a, "apiProvidedBy", b),
+                relation(a, "dependsOn", b),
+                relation(b, "dependencyOf", a),
+            ],
+            vec![],
+        )
+        .await,
+    ];
+    store.write_outcomes(outcomes, 20).await.expect("a and b");
+    let failed = ProcessingOutcome {
+        entity_id: id_of(store, c).await,
+        entity_ref: c.into(),
+        result_hash: "x".into(),
+        result: ProcessingResult::Failed { errors: vec![json!({ "message": "never worked" })] },
+    };
+    store.write_outcomes(vec![failed], 20).await.expect("c");
+
+    let inputs = store.stitch_inputs(&refs(&[a, "component:default/missing", c, a])).await.expect("stitch");
+    assert_eq!(inputs.len(), 2, "stitch: unknown refs are skipped and duplicates collapse");
+    let input_a = &inputs[0];
+    assert_eq!(input_a.entity_ref, a);
+    assert_eq!(input_a.entity_id, id_of(store, a).await);
+    assert_eq!(
+        input_a.relations,
+        vec![relation(a, "apiProvidedBy", b), relation(a, "dependsOn", c), relation(a, "dependsOn", b)],
+        "stitch: relations from every emitter, distinct, sorted by type then target"
+    );
+    assert!(input_a.has_parents);
+    assert_eq!(input_a.final_hash, None, "stitch: no final entity yet");
+    let input_c = &inputs[1];
+    assert_eq!(input_c.processed, None, "stitch: a never-processed entity has no body");
+    assert_eq!(input_c.errors, vec![json!({ "message": "never worked" })]);
+    assert!(input_c.relations.is_empty());
+
+    store
+        .write_finals(
+            vec![FinalWrite {
+                entity_id: input_a.entity_id.clone(),
+                entity_ref: a.into(),
+                hash: "fh".into(),
+                body: "{}".into(),
+            }],
+            30,
+        )
+        .await
+        .expect("final");
+    let input_a = store.stitch_inputs(&refs(&[a])).await.expect("stitch").remove(0);
+    assert_eq!(input_a.final_hash.as_deref(), Some("fh"), "stitch: the stored final hash is returned");
+    let outcome = ok(store, l, vec![], vec![entity(b, "h", None), entity(c, "h", None)]).await;
+    store.write_outcomes(vec![outcome], 40).await.expect("l drops a");
+    assert!(
+        !store.stitch_inputs(&refs(&[a])).await.expect("stitch")[0].has_parents,
+        "stitch: a is now an orphan"
+    );
+}
+
+async fn finals_and_change_feed<S: CatalogStore>(store: &S) {
+    let (a, b) = ("component:default/a", "component:default/b");
+    store
+        .replace_provider_roots("p", vec![entity(a, "h", None), entity(b, "h", None)], 10)
+        .await
+        .expect("sync");
+    let (a_id, b_id) = (id_of(store, a).await, id_of(store, b).await);
+    let write = |id: &str, entity_ref: &str, hash: &str| FinalWrite {
+        entity_id: id.to_owned(),
+        entity_ref: entity_ref.to_owned(),
+        hash: hash.to_owned(),
+        body: format!(r#"{{"ref":"{entity_ref}","hash":"{hash}","text":"ünïcode \"quoted\""}}"#),
+    };
+    let (finals, seq0) = store.final_snapshot().await.expect("snapshot");
+    assert!(finals.is_empty());
+    store
+        .write_finals(
+            vec![
+                write(&a_id, a, "1"),
+                write(&b_id, b, "1"),
+                write(&uuid::Uuid::new_v4().to_string(), "component:default/gone", "1"),
+            ],
+            100,
+        )
+        .await
+        .expect("write");
+    let (finals, seq1) = store.final_snapshot().await.expect("snapshot");
+    assert_eq!(finals.len(), 2, "feed: finals of unknown entities are skipped");
+    assert!(seq1 >= seq0 + 2, "feed: every write takes a sequence number");
+    let fa = finals.iter().find(|f| f.entity_ref == a).expect("a");
+    assert_eq!(fa.body, write(&a_id, a, "1").body, "feed: the body round-trips exactly");
+    assert_eq!((fa.entity_id.as_str(), fa.hash.as_str(), fa.updated_at), (a_id.as_str(), "1", 100));
+    let fb = finals.iter().find(|f| f.entity_ref == b).expect("b");
+    assert_ne!(fa.change_seq, fb.change_seq, "feed: sequence numbers are unique");
+    assert!(fa.change_seq.max(fb.change_seq) == seq1, "feed: the snapshot's sequence is the highest written");
+
+    let changes = store.final_changes_since(seq0, 10).await.expect("changes");
+    assert_eq!(changes.len(), 2);
+    assert!(changes[0].change_seq() < changes[1].change_seq(), "feed: changes come in sequence order");
+
+    store.write_finals(vec![write(&a_id, a, "2")], 200).await.expect("rewrite a");
+    let changes = store.final_changes_since(seq1, 10).await.expect("changes");
+    match changes.as_slice() {
+        [FinalChange::Upsert(row)] => {
+            assert_eq!((row.entity_ref.as_str(), row.hash.as_str(), row.updated_at), (a, "2", 200));
+            assert!(row.change_seq > seq1, "feed: a rewrite takes a new, higher sequence number");
+        }
+        other => panic!("feed: expected one upsert of a, got {other:?}"),
+    }
+    let seq2 = changes[0].change_seq();
+
+    store.delete_finals(&refs(&[b, "component:default/none"])).await.expect("delete b");
+    let changes = store.final_changes_since(seq2, 10).await.expect("changes");
+    match changes.as_slice() {
+        [FinalChange::Delete { entity_id, entity_ref, change_seq }] => {
+            assert_eq!((entity_id.as_str(), entity_ref.as_str()), (b_id.as_str(), b));
+            assert!(*change_seq > seq2);
+        }
+        other => panic!("feed: expected one tombstone of b, got {other:?}"),
+    }
+    let (finals, seq3) = store.final_snapshot().await.expect("snapshot");
+    assert_eq!(finals.iter().map(|f| f.entity_ref.as_str()).collect::<Vec<_>>(), vec![a], "feed: b is gone");
+    assert_eq!(seq3, changes[0].change_seq(), "feed: a delete advances the snapshot's sequence");
+
+    let all = store.final_changes_since(0, 100).await.expect("changes");
+    let seqs: Vec<i64> = all.iter().map(FinalChange::change_seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "feed: strictly increasing, got {seqs:?}");
+    assert_eq!(store.final_changes_since(0, 1).await.expect("changes").len(), 1, "feed: limit is respected");
+    assert!(
+        store.final_changes_since(seq3, 10).await.expect("changes").is_empty(),
+        "feed: nothing after the end"
+    );
+}
+
+async fn delete_orphans<S: CatalogStore>(store: &S) {
+    let (l, k) = ("location:default/l", "group:default/k");
+    let (x, y, z, w) =
+        ("location:default/x", "location:default/y", "component:default/z", "component:default/w");
+    store
+        .replace_provider_roots(
+            "config",
+            vec![entity(l, "h", Some("url:l")), entity(k, "h", Some("url:k"))],
+            10,
+        )
+        .await
+        .expect("sync");
+    store
+        .write_outcomes(
+            vec![ok(store, l, vec![], vec![entity(x, "h", None), entity(w, "h", None)]).await],
+            10,
+        )
+        .await
+        .expect("l");
+    let outcome =
+        ok(store, x, vec![relation(k, "ownerOf", x)], vec![entity(y, "h", None), entity(w, "h", None)]).await;
+    store.write_outcomes(vec![outcome], 10).await.expect("x");
+    store.write_outcomes(vec![ok(store, y, vec![], vec![entity(z, "h", None)]).await], 10).await.expect("y");
+    let z_id = id_of(store, z).await;
+    store
+        .write_finals(
+            vec![FinalWrite {
+                entity_id: z_id.clone(),
+                entity_ref: z.into(),
+                hash: "f".into(),
+                body: "{}".into(),
+            }],
+            10,
+        )
+        .await
+        .expect("final");
+
+    let nothing = store.delete_orphans().await.expect("no orphans");
+    assert!(nothing.deleted.is_empty(), "orphans: nothing is deleted while everything has a parent");
+
+    store
+        .write_outcomes(vec![ok(store, l, vec![], vec![entity(w, "h", None)]).await], 20)
+        .await
+        .expect("l drops x");
+    let report = store.delete_orphans().await.expect("delete orphans");
+    let mut deleted = report.deleted.clone();
+    deleted.sort();
+    assert_eq!(deleted, refs(&[z, x, y]), "orphans: the orphan and its descendants are deleted");
+    assert!(report.stitch.contains(&k.to_owned()), "orphans: k lost a relation row emitted by x");
+    assert!(report.stitch.contains(&w.to_owned()), "orphans: w lost an edge");
+    assert_eq!(
+        store.parents_of(w).await.expect("parents"),
+        vec![Parent::Entity(l.into())],
+        "orphans: w survives"
+    );
+    assert!(store.stitch_inputs(&refs(&[k])).await.expect("stitch")[0].relations.is_empty());
+    let changes = store.final_changes_since(0, 10).await.expect("changes");
+    assert!(
+        changes.iter().any(|c| matches!(c, FinalChange::Delete { entity_id, .. } if *entity_id == z_id)),
+        "orphans: z's final entity is tombstoned"
+    );
+    assert!(
+        store.delete_orphans().await.expect("again").deleted.is_empty(),
+        "orphans: a second run finds none"
+    );
+}
+
+async fn delete_entity<S: CatalogStore>(store: &S) {
+    let (l, c, g) = ("location:default/l", "component:default/c", "component:default/g");
+    store.replace_provider_roots("config", vec![entity(l, "h", Some("url:l"))], 10).await.expect("sync");
+    store
+        .write_outcomes(vec![ok(store, l, vec![], vec![entity(c, "h", Some("file:f"))]).await], 10)
+        .await
+        .expect("l");
+    store
+        .write_outcomes(vec![ok(store, c, vec![relation(g, "ownerOf", c)], vec![]).await], 10)
+        .await
+        .expect("c");
+    store.claim_due(10, 10, 1000).await.expect("claim");
+    let c_id = id_of(store, c).await;
+    store
+        .write_finals(
+            vec![FinalWrite {
+                entity_id: c_id.clone(),
+                entity_ref: c.into(),
+                hash: "f".into(),
+                body: "{}".into(),
+            }],
+            10,
+        )
+        .await
+        .expect("final");
+
+    assert_eq!(store.delete_entity(&uuid::Uuid::new_v4().to_string(), 20).await.expect("delete"), None);
+    let deleted = store.delete_entity(&c_id, 20).await.expect("delete").expect("c existed");
+    assert_eq!(deleted.entity_ref, c);
+    assert_eq!(deleted.parents, vec![Parent::Entity(l.into())]);
+    assert_eq!(deleted.report.deleted, refs(&[c]));
+    assert!(deleted.report.stitch.contains(&g.to_owned()), "delete: g lost a relation row emitted by c");
+    assert_eq!(store.entity_id_of(c).await.expect("id"), None, "delete: the row is gone");
+    let (finals, _) = store.final_snapshot().await.expect("snapshot");
+    assert!(finals.is_empty(), "delete: the final entity is gone");
+    assert!(
+        matches!(store.final_changes_since(0, 10).await.expect("changes").last(), Some(FinalChange::Delete { entity_ref, .. }) if entity_ref == c),
+        "delete: the final entity is tombstoned"
+    );
+    let due = store.claim_due(20, 10, 1000).await.expect("claim");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].entity_ref, l, "delete: the parent is due now");
+    assert_eq!(due[0].result_hash, None, "delete: the parent's result hash is cleared");
+
+    store
+        .write_outcomes(vec![ok(store, l, vec![], vec![entity(c, "h", Some("file:f"))]).await], 30)
+        .await
+        .expect("l");
+    let new_id = id_of(store, c).await;
+    assert_ne!(new_id, c_id, "delete: a re-emitted entity gets a new id");
+    assert_uuid_v4(&new_id);
+    assert_eq!(store.parents_of(c).await.expect("parents"), vec![Parent::Entity(l.into())]);
+}
+
+async fn schedule_now<S: CatalogStore>(store: &S) {
+    let (a, b) = ("component:default/a", "component:default/b");
+    store
+        .replace_provider_roots("p", vec![entity(a, "h", None), entity(b, "h", None)], 10)
+        .await
+        .expect("sync");
+    store.write_outcomes(vec![ok(store, a, vec![], vec![]).await], 10).await.expect("a");
+    store.claim_due(10, 10, 1000).await.expect("claim");
+    let scheduled = store.schedule_now(&refs(&["component:default/none", a]), 20).await.expect("schedule");
+    assert_eq!(scheduled, refs(&[a]), "schedule: only refs with a row are returned");
+    let due = store.claim_due(20, 10, 1000).await.expect("claim");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].entity_ref, a);
+    assert_eq!(due[0].result_hash, None, "schedule: the result hash is cleared");
+    assert_eq!(store.parents_of("component:default/none").await.expect("parents"), Vec::new());
+    assert_eq!(store.entity_id_of("component:default/none").await.expect("id"), None);
+}

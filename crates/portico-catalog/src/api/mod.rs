@@ -1,4 +1,6 @@
 //! The `/api/catalog` routes; modules mirror the URL paths.
 
+pub mod openapi;
 pub mod query;
 pub mod read;
+pub mod write;

@@ -1,0 +1,50 @@
+//! Opening and migrating the configured database.
+
+use std::sync::Arc;
+
+use portico_config::backend::{DatabaseConfig, SqlitePath};
+use portico_store::CatalogStore;
+use portico_store_postgres::PostgresStore;
+use portico_store_sqlite::SqliteStore;
+
+use crate::AppError;
+
+/// The stores every plugin may use.
+pub struct Stores {
+    pub catalog: Arc<dyn CatalogStore>,
+}
+
+/// Opens the database named by `backend.database` and applies pending migrations.
+pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> {
+    let catalog: Arc<dyn CatalogStore> = match database {
+        DatabaseConfig::Sqlite { path } => {
+            let store = match path {
+                SqlitePath::Memory => SqliteStore::in_memory().await,
+                SqlitePath::File(file) => {
+                    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir).map_err(|e| {
+                            AppError::Database(format!("could not create the folder {} for the SQLite file: {e}", dir.display()))
+                        })?;
+                    }
+                    SqliteStore::open(file).await
+                }
+            }
+            .map_err(|e| AppError::Database(e.to_string()))?;
+            store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
+            Arc::new(store)
+        }
+        DatabaseConfig::Postgres { url } => {
+            let store = PostgresStore::connect(url).await.map_err(|e| {
+                AppError::Database(format!("{e} (check backend.database.connection and that PostgreSQL is running)"))
+            })?;
+            store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
+            Arc::new(store)
+        }
+    };
+    Ok(Stores { catalog })
+}
+
+/// Applies migrations and returns (`portico migrate`).
+pub async fn migrate(database: &DatabaseConfig) -> Result<(), AppError> {
+    open_stores(database).await.map(|_| ())
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests of the whole app, through its router, on real SQLite (and PostgreSQL when
+//! `PORTICO_TEST_DATABASE_URL` is set).
+
+mod catalog_api;
+mod catalog_bad_input;
+mod catalog_ingest;
+mod support;

@@ -1,0 +1,314 @@
+//! Routes that change the catalog or run the processing pipeline: locations, refresh,
+//! validation, entity deletion, ancestry.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use portico_model::{EntityRef, RefDefaults, SerializedError};
+use portico_store::LocationRecord;
+use portico_web::{ApiError, ApiResult};
+use serde_json::{Value, json};
+
+use crate::engine::location::{ANNOTATION_ORIGIN_LOCATION, annotation};
+use crate::engine::{Engine, EngineError};
+use crate::index::SharedIndex;
+
+/// State of the write routes.
+#[derive(Clone)]
+pub struct WriteApi {
+    pub engine: Engine,
+    pub index: SharedIndex,
+    pub readonly: bool,
+}
+
+pub fn router(state: WriteApi) -> Router {
+    Router::new()
+        .route("/entities/by-uid/{uid}", delete(delete_entity))
+        .route("/entities/by-name/{kind}/{namespace}/{name}/ancestry", get(ancestry))
+        .route("/refresh", post(refresh))
+        .route("/validate-entity", post(validate_entity))
+        .route("/locations", post(create_location).get(list_locations))
+        .route("/locations/{id}", get(get_location).delete(delete_location))
+        .route("/locations/by-entity/{kind}/{namespace}/{name}", get(location_by_entity))
+        .route("/analyze-location", post(analyze_location))
+        .with_state(state)
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::NotFound(message) => ApiError::not_found(message),
+            EngineError::Conflict(message) => ApiError::conflict(message),
+            EngineError::Input(message) => ApiError::input(message),
+            EngineError::Store(error) => {
+                tracing::error!(%error, "catalog store failed");
+                ApiError::internal(error.to_string())
+            }
+        }
+    }
+}
+
+/// Rejects query parameters a route does not document, like Backstage's OpenAPI validator.
+fn check_query(query: &Option<String>, allowed: &[&str]) -> ApiResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for (key, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes()) {
+        if !allowed.contains(&key.as_ref()) {
+            return Err(ApiError::input(format!("Unknown query parameter '{key}'")));
+        }
+        out.insert(key.into_owned(), value.into_owned());
+    }
+    Ok(out)
+}
+
+/// Parses a JSON object body with Backstage's messages for the usual ways it goes wrong.
+fn json_object_body(headers: &HeaderMap, body: &Bytes) -> ApiResult<serde_json::Map<String, Value>> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    match content_type {
+        None if body.is_empty() => return Err(ApiError::input("Content-Type missing")),
+        None => return Err(ApiError::input("Content-Type missing")),
+        Some(value) if !value.to_ascii_lowercase().starts_with("application/json") => {
+            return Err(ApiError::input("Illegal Content-Type"));
+        }
+        Some(_) => {}
+    }
+    if body.is_empty() {
+        return Err(ApiError::input("Empty request body"));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) if !map.is_empty() => Ok(map),
+        Ok(Value::Object(_)) => Err(ApiError::input("Empty request body")),
+        Ok(_) => Err(ApiError::input("Malformed request: body must be an object")),
+        Err(error) => Err(ApiError::input(format!("Malformed request: {error}"))),
+    }
+}
+
+fn location_json(location: &LocationRecord) -> Value {
+    json!({ "id": location.id, "type": location.kind, "target": location.target })
+}
+
+fn canonical_ref(kind: &str, namespace: &str, name: &str) -> String {
+    EntityRef { kind: kind.to_owned(), namespace: namespace.to_owned(), name: name.to_owned() }.canonical()
+}
+
+fn entity_by_ref(index: &SharedIndex, entity_ref: &str) -> Option<Value> {
+    let index = index.read().ok()?;
+    serde_json::from_str(index.by_ref(entity_ref)?.body).ok()
+}
+
+// ----- entities
+
+async fn delete_entity(State(api): State<WriteApi>, Path(uid): Path<String>, RawQuery(query): RawQuery) -> ApiResult<StatusCode> {
+    check_query(&query, &[])?;
+    api.engine.delete_entity(&uid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn ancestry(
+    State(api): State<WriteApi>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    check_query(&query, &[])?;
+    let root = canonical_ref(&kind, &namespace, &name);
+    if entity_by_ref(&api.index, &root).is_none() {
+        return Err(ApiError::not_found(format!("No such entity {root}")));
+    }
+    let mut items = Vec::new();
+    for (entity_ref, parents) in api.engine.ancestry(&root).await? {
+        // Only parents that are served appear, as in Backstage.
+        let Some(entity) = entity_by_ref(&api.index, &entity_ref) else { continue };
+        let parents: Vec<&String> = parents.iter().filter(|p| entity_by_ref(&api.index, p).is_some()).collect();
+        items.push(json!({ "entity": entity, "parentEntityRefs": parents }));
+    }
+    Ok(Json(json!({ "rootEntityRef": root, "items": items })))
+}
+
+async fn refresh(State(api): State<WriteApi>, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> ApiResult<StatusCode> {
+    check_query(&query, &[])?;
+    let body = json_object_body(&headers, &body)?;
+    for key in body.keys() {
+        if key != "entityRef" && key != "authorizationToken" {
+            return Err(ApiError::input(format!("Malformed request: unknown property '{key}'")));
+        }
+    }
+    let Some(Value::String(entity_ref)) = body.get("entityRef") else {
+        return Err(ApiError::input("Malformed request: entityRef must be a string"));
+    };
+    let parsed = EntityRef::parse(entity_ref, RefDefaults::default()).map_err(|e| ApiError::input(e.message))?;
+    api.engine.refresh(&parsed.canonical()).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `POST /validate-entity` answers problems as `{errors: [...]}`, not the error envelope.
+async fn validate_entity(State(api): State<WriteApi>, body: Bytes) -> Response {
+    let invalid = |errors: Vec<SerializedError>| {
+        let errors: Vec<Value> = errors.iter().map(SerializedError::to_json).collect();
+        (StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response()
+    };
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(error) => return invalid(vec![SerializedError::input(format!("Malformed request: {error}"))]),
+    };
+    let Some(object) = body.as_object() else {
+        return invalid(vec![SerializedError::input("Malformed request: body must be an object")]);
+    };
+    let location = match object.get("location") {
+        Some(Value::String(location)) => location.clone(),
+        _ => return invalid(vec![SerializedError::input("Malformed request: location must be a string")]),
+    };
+    let entity = object.get("entity").cloned().unwrap_or(Value::Null);
+    if let Err(error) = portico_model::process::validate_envelope(&entity) {
+        return invalid(vec![error]);
+    }
+    match location.split_once(':') {
+        Some(("url", target)) if !target.is_empty() => {}
+        _ => {
+            return invalid(vec![SerializedError::input(format!(
+                "Invalid location ref {location}, only 'url:<target>' is supported, e.g. url:https://host/path"
+            ))]);
+        }
+    }
+    match api.engine.validate_entity(entity, &location).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(error) => invalid(vec![error]),
+    }
+}
+
+// ----- locations
+
+async fn create_location(
+    State(api): State<WriteApi>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let params = check_query(&query, &["dryRun"])?;
+    let dry_run = params.get("dryRun").is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"));
+    let body = json_object_body(&headers, &body)?;
+    for key in body.keys() {
+        if !matches!(key.as_str(), "type" | "target" | "presence") {
+            return Err(ApiError::input(format!("Malformed request: unknown property '{key}'")));
+        }
+    }
+    let (Some(Value::String(kind)), Some(Value::String(target))) = (body.get("type"), body.get("target")) else {
+        return Err(ApiError::input("Malformed request: type and target must be strings"));
+    };
+    let allowed = &api.engine.config().allowed_location_types;
+    if !allowed.iter().any(|t| t == kind) {
+        let list = serde_json::to_string(allowed).unwrap_or_default();
+        return Err(ApiError::input(format!("Registered locations must be of an allowed type {list}")));
+    }
+    if dry_run {
+        let exists = api.engine.store_has_location(kind, target).await?;
+        let entities = api.engine.dry_run(kind, target).await.map_err(|e| ApiError::input(e.message))?;
+        return Ok((
+            StatusCode::CREATED,
+            Json(json!({
+                "exists": exists,
+                "location": { "id": format!("{kind}:{target}"), "type": kind, "target": target },
+                "entities": entities,
+            })),
+        ));
+    }
+    if api.readonly {
+        return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
+    }
+    let location = api.engine.register_location(kind, target).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "location": location_json(&location), "entities": [] }))))
+}
+
+async fn list_locations(State(api): State<WriteApi>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    check_query(&query, &[])?;
+    let locations = api.engine.locations().await?;
+    Ok(Json(Value::Array(locations.iter().map(|l| json!({ "data": location_json(l) })).collect())))
+}
+
+async fn get_location(State(api): State<WriteApi>, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+    check_query(&query, &[])?;
+    match api.engine.location(&id).await? {
+        Some(location) => Ok(Json(location_json(&location))),
+        None => Err(ApiError::not_found(format!("Found no location with ID {id}"))),
+    }
+}
+
+async fn delete_location(State(api): State<WriteApi>, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<StatusCode> {
+    check_query(&query, &[])?;
+    if api.readonly {
+        return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
+    }
+    api.engine.delete_location(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn location_by_entity(
+    State(api): State<WriteApi>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    check_query(&query, &[])?;
+    let entity_ref = canonical_ref(&kind, &namespace, &name);
+    let Some(entity) = entity_by_ref(&api.index, &entity_ref) else {
+        return Err(ApiError::not_found(format!("found no entity for ref {entity_ref}")));
+    };
+    let Some(origin) = annotation(&entity, ANNOTATION_ORIGIN_LOCATION).map(str::to_owned) else {
+        return Err(ApiError::not_found(format!("found no origin annotation for ref {entity_ref}")));
+    };
+    let (origin_kind, origin_target) = origin.split_once(':').unwrap_or((origin.as_str(), ""));
+    match api.engine.find_location(origin_kind, origin_target).await? {
+        Some(location) => Ok(Json(location_json(&location))),
+        None => Err(ApiError::not_found(format!(
+            "Found no location with type {origin_kind} and target {origin_target}"
+        ))),
+    }
+}
+
+/// Analyses a repository url for import. Portico reads the descriptor at the given url (or
+/// `catalog-info.yaml` beside it) and reports the entities in it; it does not infer new ones.
+async fn analyze_location(State(api): State<WriteApi>, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+    check_query(&query, &[])?;
+    let body = json_object_body(&headers, &body)?;
+    let target = body
+        .get("location")
+        .and_then(|l| l.get("target"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::input("Malformed request: location.target must be a string"))?;
+    let kind = body.get("location").and_then(|l| l.get("type")).and_then(Value::as_str).unwrap_or("url");
+    if url::Url::parse(target).is_err() {
+        return Err(ApiError::input("The given location.target is not a URL"));
+    }
+    let filename = body.get("catalogFilename").and_then(Value::as_str).unwrap_or("catalog-info.yaml");
+    let descriptor = if target.ends_with(".yaml") || target.ends_with(".yml") {
+        target.to_owned()
+    } else {
+        format!("{}/{filename}", target.trim_end_matches('/'))
+    };
+    let existing = match api.engine.dry_run(kind, &descriptor).await {
+        Ok(entities) => {
+            let registered = api.engine.store_has_location(kind, &descriptor).await?;
+            entities
+                .into_iter()
+                .skip(1)
+                .map(|entity| {
+                    json!({
+                        "location": { "type": kind, "target": descriptor },
+                        "isRegistered": registered,
+                        "entity": entity,
+                    })
+                })
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    Ok(Json(json!({ "existingEntityFiles": existing, "generateEntities": [] })))
+}
+
+impl Engine {
+    async fn store_has_location(&self, kind: &str, target: &str) -> Result<bool, EngineError> {
+        Ok(self.find_location(kind, target).await?.is_some())
+    }
+}

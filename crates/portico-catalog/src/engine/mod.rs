@@ -1,0 +1,616 @@
+//! The ingestion engine: providers put root Location entities into the store, the processing
+//! loop takes due entities in batches, processes them (reading Location targets into children),
+//! writes the outcomes in one transaction, stitches the final entities that changed, and wakes
+//! the read index. See ARCHITECTURE.md for a walkthrough.
+
+pub mod location;
+pub mod placeholders;
+pub mod process;
+pub mod read;
+pub mod stitch;
+mod watch;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use portico_model::location::generated_location_entity;
+use portico_model::{SerializedError, hash::stable_hash};
+use portico_store::{
+    CatalogStore, DueEntity, LocationRecord, Parent, ProcessingOutcome, ProcessingResult, StoreError,
+    UnprocessedEntity, WriteReport, now_millis,
+};
+use rand::Rng;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use self::location::{ANNOTATION_LOCATION, ANNOTATION_ORIGIN_LOCATION, Source, SourceKind};
+use self::process::{ProcessOutput, Processed, ProcessingHost};
+use self::read::Reader;
+use self::stitch::{Stitched, stitch};
+use crate::config::{CatalogConfig, OrphanStrategy};
+
+/// Provider name of the locations in `catalog.locations`.
+pub const CONFIG_PROVIDER: &str = "config";
+/// Provider name of the locations registered through the API.
+pub const REGISTERED_PROVIDER: &str = "registered";
+
+/// How many due entities one tick processes; bigger batches mean fewer transactions.
+const BATCH: usize = 2_000;
+/// How many entities are processed at once within a batch (they mostly wait on reads).
+const CONCURRENCY: usize = 16;
+/// How many refs one stitch round loads at once.
+const STITCH_CHUNK: usize = 1_000;
+/// The most entities a dry run follows before giving up.
+const DRY_RUN_LIMIT: usize = 10_000;
+
+/// Errors of engine operations that callers must tell apart.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who currently claims an entity ref (its `managed-by-location`), as the read index knows it.
+pub type ClaimLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The catalog's ingestion engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn CatalogStore>,
+    config: Arc<CatalogConfig>,
+    reader: Reader,
+    /// Wakes the processing loop (new work, file changes).
+    wake: Notify,
+    /// Notified after final entities were written, for the read index to catch up.
+    changed: Arc<Notify>,
+    watcher: watch::FileWatcher,
+    claims: std::sync::RwLock<Option<ClaimLookup>>,
+    /// Whether the providers' roots were put into the store since start.
+    providers_synced: std::sync::atomic::AtomicBool,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn CatalogStore>, config: Arc<CatalogConfig>, changed: Arc<Notify>) -> Engine {
+        let reader = Reader::new(&config);
+        let watcher = watch::FileWatcher::new(config.watch_files);
+        let claims = std::sync::RwLock::new(None);
+        let providers_synced = std::sync::atomic::AtomicBool::new(false);
+        Engine {
+            inner: Arc::new(Inner { store, config, reader, wake: Notify::new(), changed, watcher, claims, providers_synced }),
+        }
+    }
+
+    pub fn config(&self) -> &CatalogConfig {
+        &self.inner.config
+    }
+
+    pub fn reader(&self) -> &Reader {
+        &self.inner.reader
+    }
+
+    /// Wakes the processing loop.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    // ----- providers
+
+    /// Puts the roots of both providers into the store: config locations and registered ones.
+    pub async fn sync_providers(&self) -> Result<(), EngineError> {
+        self.inner.providers_synced.store(true, std::sync::atomic::Ordering::SeqCst);
+        let config_roots = self
+            .inner
+            .config
+            .locations
+            .iter()
+            .map(|location| root_entity(&location.kind, &location.target))
+            .collect();
+        self.sync_provider(CONFIG_PROVIDER, config_roots).await?;
+        self.sync_registered().await
+    }
+
+    async fn sync_registered(&self) -> Result<(), EngineError> {
+        let roots = self
+            .inner
+            .store
+            .list_locations()
+            .await?
+            .iter()
+            .map(|location| root_entity(&location.kind, &location.target))
+            .collect();
+        self.sync_provider(REGISTERED_PROVIDER, roots).await
+    }
+
+    async fn sync_provider(&self, provider: &str, roots: Vec<UnprocessedEntity>) -> Result<(), EngineError> {
+        let report = self.inner.store.replace_provider_roots(provider, roots, now_millis()).await?;
+        self.after_write(report).await?;
+        self.wake();
+        Ok(())
+    }
+
+    // ----- the processing loop
+
+    /// Runs the processing loop until shutdown.
+    pub async fn run(self, mut shutdown: portico_plugin::Shutdown) {
+        let mut events = self.inner.watcher.take_events();
+        let mut orphans_checked = true;
+        loop {
+            match self.tick().await {
+                Ok(0) => {}
+                Ok(_) => {
+                    orphans_checked = false;
+                    continue;
+                }
+                Err(error) => tracing::error!(%error, "catalog processing failed; retrying shortly"),
+            }
+            if !orphans_checked {
+                if let Err(error) = self.cleanup_orphans().await {
+                    tracing::error!(%error, "deleting orphaned entities failed");
+                }
+                orphans_checked = true;
+            }
+            let sleep = match self.inner.store.next_due_at().await {
+                Ok(Some(at)) => Duration::from_millis((at - now_millis()).clamp(0, 5_000) as u64),
+                _ => Duration::from_secs(5),
+            };
+            tokio::select! {
+                _ = shutdown.requested() => return,
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                paths = watch::next_batch(&mut events) => self.files_changed(paths).await,
+            }
+        }
+    }
+
+    /// Syncs the providers once, then processes until nothing is due (tests, one-shot commands).
+    pub async fn settle(&self) -> Result<(), EngineError> {
+        if !self.inner.providers_synced.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.sync_providers().await?;
+        }
+        self.run_until_idle().await
+    }
+
+    /// Processes until nothing is due any more (tests and one-shot commands).
+    pub async fn run_until_idle(&self) -> Result<(), EngineError> {
+        while self.tick().await? > 0 {}
+        self.cleanup_orphans().await?;
+        while self.tick().await? > 0 {}
+        Ok(())
+    }
+
+    /// One round: claim due entities, process them, write and stitch. Returns how many were
+    /// claimed.
+    pub async fn tick(&self) -> Result<usize, EngineError> {
+        let now = now_millis();
+        let next = now + self.next_interval_ms();
+        let due = self.inner.store.claim_due(now, BATCH, next).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let claimed = due.len();
+        let host = StoreHost { store: self.inner.store.clone() };
+        let outputs: Vec<(DueEntity, ProcessOutput)> = futures::stream::iter(due)
+            .map(|entity| {
+                let host = &host;
+                async move {
+                    let output = process::process(&entity.unprocessed, &self.inner.reader, &self.inner.config, host).await;
+                    (entity, output)
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut outcomes = Vec::new();
+        for (entity, output) in outputs {
+            self.inner.watcher.watch(&entity.entity_ref, &output.read);
+            let processed = match output.processed {
+                Processed::Ok { entity: body, relations, children, mut warnings } => {
+                    let children = self.drop_claimed(&entity.entity_ref, children, &mut warnings);
+                    Processed::Ok { entity: body, relations, children, warnings }
+                }
+                failed => failed,
+            };
+            let result_hash = processed.result_hash();
+            if entity.result_hash.as_deref() == Some(result_hash.as_str()) {
+                continue;
+            }
+            let result = match processed {
+                Processed::Ok { entity: processed, relations, children, warnings } => {
+                    ProcessingResult::Ok { processed, relations, children, warnings }
+                }
+                Processed::Failed(errors) => {
+                    for error in &errors {
+                        tracing::warn!(entity = %entity.entity_ref, error = %error, "processing failed");
+                    }
+                    ProcessingResult::Failed { errors: errors.iter().map(SerializedError::to_json).collect() }
+                }
+            };
+            outcomes.push(ProcessingOutcome {
+                entity_id: entity.entity_id,
+                entity_ref: entity.entity_ref,
+                result_hash,
+                result,
+            });
+        }
+        if !outcomes.is_empty() {
+            let report = self.inner.store.write_outcomes(outcomes, now_millis()).await?;
+            self.after_write(report).await?;
+        }
+        Ok(claimed)
+    }
+
+    /// Children whose ref another location already claims are not emitted; the Location gets a
+    /// warning naming both sides instead (Backstage only logs this).
+    fn drop_claimed(&self, parent: &str, children: Vec<UnprocessedEntity>, warnings: &mut Vec<Value>) -> Vec<UnprocessedEntity> {
+        let Some(lookup) = self.claims() else { return children };
+        children
+            .into_iter()
+            .filter(|child| match (lookup(&child.entity_ref), &child.location_key) {
+                (Some(existing), Some(new)) if &existing != new => {
+                    let message = format!(
+                        "Detected conflicting entityRef {} already referenced by {existing} and now also {new}",
+                        child.entity_ref
+                    );
+                    tracing::warn!(parent, "{message}");
+                    warnings.push(serde_json::json!({
+                        "type": "backstage.io/catalog-processing",
+                        "level": "warning",
+                        "message": format!("ConflictError: {message}"),
+                        "error": {"name": "ConflictError", "message": message},
+                    }));
+                    false
+                }
+                _ => true,
+            })
+            .collect()
+    }
+
+    fn claims(&self) -> Option<ClaimLookup> {
+        self.inner.claims.read().ok().and_then(|claims| claims.clone())
+    }
+
+    /// Installs the lookup used to detect conflicting claims before they reach the store.
+    pub fn set_claim_lookup(&self, lookup: ClaimLookup) {
+        if let Ok(mut claims) = self.inner.claims.write() {
+            *claims = Some(lookup);
+        }
+    }
+
+    fn next_interval_ms(&self) -> i64 {
+        match self.inner.config.processing_interval {
+            None => i64::MAX / 4,
+            Some((min, max)) if max > min => rand::rng().random_range(min.as_millis()..=max.as_millis()) as i64,
+            Some((min, _)) => min.as_millis() as i64,
+        }
+    }
+
+    /// Stitches what a write touched and re-schedules parents of conflicts.
+    async fn after_write(&self, report: WriteReport) -> Result<(), EngineError> {
+        let mut parents = Vec::new();
+        for conflict in &report.conflicts {
+            tracing::warn!(
+                entity = %conflict.entity_ref,
+                existing = ?conflict.existing_location_key,
+                new = ?conflict.new_location_key,
+                "Detected conflicting entityRef; the first location keeps it"
+            );
+            if let Parent::Entity(parent) = &conflict.parent {
+                parents.push(parent.clone());
+            }
+        }
+        if !parents.is_empty() {
+            // Their next processing sees the claim in the index and records a visible warning.
+            self.inner.store.schedule_now(&parents, now_millis() + 1_000).await?;
+        }
+        self.stitch_refs(report.stitch).await
+    }
+
+    async fn stitch_refs(&self, mut refs: Vec<String>) -> Result<(), EngineError> {
+        if refs.is_empty() {
+            return Ok(());
+        }
+        refs.sort();
+        refs.dedup();
+        for chunk in refs.chunks(STITCH_CHUNK) {
+            let inputs = self.inner.store.stitch_inputs(chunk).await?;
+            let mut writes = Vec::new();
+            let mut gone = Vec::new();
+            for input in &inputs {
+                match stitch(input) {
+                    Stitched::Write(write) => writes.push(write),
+                    Stitched::Unchanged => {}
+                    Stitched::NothingToServe => gone.push(input.entity_ref.clone()),
+                }
+            }
+            if !writes.is_empty() {
+                self.inner.store.write_finals(writes, now_millis()).await?;
+            }
+            if !gone.is_empty() {
+                self.inner.store.delete_finals(&gone).await?;
+            }
+        }
+        self.inner.changed.notify_one();
+        Ok(())
+    }
+
+    async fn cleanup_orphans(&self) -> Result<(), EngineError> {
+        if self.inner.config.orphan_strategy != OrphanStrategy::Delete {
+            return Ok(());
+        }
+        let report = self.inner.store.delete_orphans().await?;
+        if !report.deleted.is_empty() {
+            tracing::info!(count = report.deleted.len(), "deleted orphaned entities");
+            self.inner.changed.notify_one();
+        }
+        self.stitch_refs(report.stitch).await
+    }
+
+    async fn files_changed(&self, paths: Vec<std::path::PathBuf>) {
+        let refs = self.inner.watcher.refs_for(&paths);
+        if refs.is_empty() {
+            return;
+        }
+        tracing::info!(files = paths.len(), entities = refs.len(), "descriptor files changed; re-reading them");
+        if let Err(error) = self.inner.store.schedule_now(&refs, now_millis()).await {
+            tracing::error!(%error, "could not schedule changed files");
+        }
+    }
+
+    // ----- operations behind the API
+
+    /// Registers a location (`POST /locations`) and starts reading it.
+    pub async fn register_location(&self, kind: &str, target: &str) -> Result<LocationRecord, EngineError> {
+        let store = &self.inner.store;
+        if store.find_location(kind, target).await?.is_some() {
+            return Err(EngineError::Conflict(format!("Location {kind}:{target} already exists")));
+        }
+        let record = LocationRecord { id: uuid::Uuid::new_v4().to_string(), kind: kind.to_owned(), target: target.to_owned() };
+        match store.insert_location(&record).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(EngineError::Conflict(format!("Location {kind}:{target} already exists")));
+            }
+            Err(error) => return Err(error.into()),
+        }
+        self.sync_registered().await?;
+        Ok(record)
+    }
+
+    pub async fn locations(&self) -> Result<Vec<LocationRecord>, EngineError> {
+        Ok(self.inner.store.list_locations().await?)
+    }
+
+    pub async fn location(&self, id: &str) -> Result<Option<LocationRecord>, EngineError> {
+        Ok(self.inner.store.get_location(id).await?)
+    }
+
+    pub async fn find_location(&self, kind: &str, target: &str) -> Result<Option<LocationRecord>, EngineError> {
+        Ok(self.inner.store.find_location(kind, target).await?)
+    }
+
+    /// Unregisters a location and deletes everything only it led to.
+    pub async fn delete_location(&self, id: &str) -> Result<LocationRecord, EngineError> {
+        let Some(record) = self.inner.store.delete_location(id).await? else {
+            return Err(EngineError::NotFound(format!("Found no location with ID {id}")));
+        };
+        self.sync_registered().await?;
+        Ok(record)
+    }
+
+    /// Makes an entity and its nearest Location ancestor due now (`POST /refresh`).
+    pub async fn refresh(&self, entity_ref: &str) -> Result<(), EngineError> {
+        let store = &self.inner.store;
+        if store.entity_id_of(entity_ref).await?.is_none() {
+            return Err(EngineError::NotFound(format!("Entity {entity_ref} not found")));
+        }
+        let mut refs = vec![entity_ref.to_owned()];
+        let mut frontier = vec![entity_ref.to_owned()];
+        let mut seen = HashSet::new();
+        'search: while let Some(current) = frontier.pop() {
+            for parent in store.parents_of(&current).await? {
+                if let Parent::Entity(parent) = parent {
+                    if parent.starts_with("location:") {
+                        refs.push(parent);
+                        break 'search;
+                    }
+                    if seen.insert(parent.clone()) {
+                        frontier.push(parent);
+                    }
+                }
+            }
+        }
+        store.schedule_now(&refs, now_millis()).await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Deletes one entity (`DELETE /entities/by-uid/:uid`); a still-declared entity comes back
+    /// with a new uid once its parent is processed again.
+    pub async fn delete_entity(&self, uid: &str) -> Result<(), EngineError> {
+        if let Some(deleted) = self.inner.store.delete_entity(uid, now_millis()).await? {
+            self.inner.changed.notify_one();
+            self.after_write(deleted.report).await?;
+            self.wake();
+        }
+        Ok(())
+    }
+
+    /// The processing ancestry of an entity: itself, then every parent that emitted it,
+    /// depth-first, each once, with their parent refs.
+    pub async fn ancestry(&self, entity_ref: &str) -> Result<Vec<(String, Vec<String>)>, EngineError> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![entity_ref.to_owned()];
+        while let Some(current) = stack.pop() {
+            if !seen.insert(current.clone()) {
+                continue;
+            }
+            let parents: Vec<String> = self
+                .inner
+                .store
+                .parents_of(&current)
+                .await?
+                .into_iter()
+                .filter_map(|p| match p {
+                    Parent::Entity(r) => Some(r),
+                    Parent::Provider(_) => None,
+                })
+                .collect();
+            for parent in parents.iter().rev() {
+                stack.push(parent.clone());
+            }
+            out.push((current, parents));
+        }
+        Ok(out)
+    }
+
+    /// Processes a location and everything it leads to in memory, storing nothing
+    /// (`POST /locations?dryRun=true`). Returns the processed entities, the root Location first.
+    pub async fn dry_run(&self, kind: &str, target: &str) -> Result<Vec<Value>, SerializedError> {
+        let root = root_entity(kind, target);
+        let host = DryRunHost::default();
+        let mut queue = VecDeque::from([(root.body, Vec::<String>::new())]);
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        while let Some((entity, ancestors)) = queue.pop_front() {
+            let entity_ref = location::claimed_ref(&entity).map(|(r, _)| r).unwrap_or_default();
+            if !seen.insert(entity_ref.clone()) {
+                return Err(SerializedError::input(format!("Duplicate nested entity: {entity_ref}")));
+            }
+            if out.len() >= DRY_RUN_LIMIT {
+                return Err(SerializedError::input(format!(
+                    "The location leads to more than {DRY_RUN_LIMIT} entities; register it to ingest it"
+                )));
+            }
+            host.set_ancestors(&entity_ref, &ancestors);
+            let output = process::process(&entity, &self.inner.reader, &self.inner.config, &host).await;
+            match output.processed {
+                Processed::Failed(errors) => {
+                    let message = errors.iter().map(|e| format!("{}: {}", e.name, e.message)).collect::<Vec<_>>();
+                    return Err(SerializedError::input(message.join(", ")));
+                }
+                Processed::Ok { entity, children, warnings, .. } => {
+                    if let Some(problem) = warnings.first() {
+                        let message = problem.get("message").and_then(Value::as_str).unwrap_or_default();
+                        return Err(SerializedError::input(message.to_owned()));
+                    }
+                    let mut child_ancestors = ancestors.clone();
+                    child_ancestors.push(entity_ref.clone());
+                    for child in children {
+                        queue.push_back((child.body, child_ancestors.clone()));
+                    }
+                    out.push(entity);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs the processing pipeline on one entity without storing anything
+    /// (`POST /validate-entity`).
+    pub async fn validate_entity(&self, mut entity: Value, location_ref: &str) -> Result<(), SerializedError> {
+        if let Some(annotations) = entity
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+            .map(|m| m.entry("annotations").or_insert_with(|| Value::Object(Default::default())))
+            .and_then(Value::as_object_mut)
+        {
+            for key in [ANNOTATION_LOCATION, ANNOTATION_ORIGIN_LOCATION] {
+                annotations.entry(key).or_insert_with(|| Value::String(location_ref.to_owned()));
+            }
+        }
+        let host = DryRunHost::default();
+        let output = process::process(&entity, &self.inner.reader, &self.inner.config, &host).await;
+        match output.processed {
+            Processed::Ok { .. } => Ok(()),
+            Processed::Failed(mut errors) => Err(errors.remove(0)),
+        }
+    }
+
+    /// Whether a location ref names a location Portico can read.
+    pub fn readable_kind(kind: &str) -> bool {
+        SourceKind::parse(kind).is_some()
+    }
+}
+
+/// The generated root Location entity of a provider location.
+pub fn root_entity(kind: &str, target: &str) -> UnprocessedEntity {
+    let body = generated_location_entity(kind, target, None);
+    let entity_ref = location::claimed_ref(&body).map(|(r, _)| r).unwrap_or_default();
+    let hash = stable_hash(&body);
+    let location_key = Source { kind: SourceKind::parse(kind).unwrap_or(SourceKind::File), target: target.to_owned() }
+        .location_ref();
+    UnprocessedEntity { entity_ref, body, hash, location_key: Some(location_key) }
+}
+
+/// Processing host backed by the store.
+struct StoreHost {
+    store: Arc<dyn CatalogStore>,
+}
+
+#[async_trait::async_trait]
+impl ProcessingHost for StoreHost {
+    async fn ancestors(&self, entity_ref: &str) -> HashSet<String> {
+        let mut seen = HashSet::new();
+        let mut frontier = vec![entity_ref.to_owned()];
+        // Bounded: a chain of Locations deeper than this is itself a problem.
+        for _ in 0..64 {
+            let mut next = Vec::new();
+            for current in frontier {
+                for parent in self.store.parents_of(&current).await.unwrap_or_default() {
+                    if let Parent::Entity(parent) = parent {
+                        if seen.insert(parent.clone()) {
+                            next.push(parent);
+                        }
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        seen
+    }
+
+    async fn previous_children(&self, entity_ref: &str) -> Vec<UnprocessedEntity> {
+        self.store.children_of(&Parent::Entity(entity_ref.to_owned())).await.unwrap_or_default()
+    }
+}
+
+/// Processing host for dry runs: ancestry is tracked in memory, nothing was emitted before.
+#[derive(Default)]
+struct DryRunHost {
+    ancestors: std::sync::Mutex<std::collections::HashMap<String, HashSet<String>>>,
+}
+
+impl DryRunHost {
+    fn set_ancestors(&self, entity_ref: &str, ancestors: &[String]) {
+        if let Ok(mut map) = self.ancestors.lock() {
+            map.insert(entity_ref.to_owned(), ancestors.iter().cloned().collect());
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ProcessingHost for DryRunHost {
+    async fn ancestors(&self, entity_ref: &str) -> HashSet<String> {
+        self.ancestors.lock().map(|map| map.get(entity_ref).cloned().unwrap_or_default()).unwrap_or_default()
+    }
+
+    async fn previous_children(&self, _entity_ref: &str) -> Vec<UnprocessedEntity> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,352 @@
+//! Queries over the read index: filters, full-text matching, ordered listing, keyset pages,
+//! facet counts and batch lookups.
+//!
+//! Matching follows Backstage's `search` table semantics: keys and values are compared
+//! lowercased, a key without values asks for existence (null values included), values longer
+//! than 200 characters are indexed as null. Sorting compares the lowercased indexed value
+//! byte-wise; entities without the key (or with a null value) sort last in both directions. An
+//! entity with several values for the sort key sorts by the first one (Backstage would list
+//! it once per value).
+
+use std::cmp::Ordering;
+
+use roaring::RoaringBitmap;
+
+use super::strings::NONE;
+use super::{EntityView, ReadIndex};
+
+/// A filter over indexed keys (Backstage's `EntityFilter`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntityFilter {
+    /// The key exists (`values: None`) or has one of the values (compared case-insensitively).
+    Key { key: String, values: Option<Vec<String>> },
+    Not(Box<EntityFilter>),
+    /// Any of the filters; an empty list constrains nothing.
+    AnyOf(Vec<EntityFilter>),
+    /// All of the filters; an empty list constrains nothing.
+    AllOf(Vec<EntityFilter>),
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+impl Direction {
+    /// `asc` / `desc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Asc => "asc",
+            Direction::Desc => "desc",
+        }
+    }
+
+    fn apply(self, ordering: Ordering) -> Ordering {
+        match self {
+            Direction::Asc => ordering,
+            Direction::Desc => ordering.reverse(),
+        }
+    }
+}
+
+/// One sort key: an indexed key, looked up exactly as given (Backstage does not lowercase it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: String,
+    pub direction: Direction,
+}
+
+/// A keyset position: the sort value (when sorting by a field) and the uid of an entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub value: Option<String>,
+    pub uid: String,
+}
+
+/// A keyset page request (the by-query pagination model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Sort field; `None` orders by uid ascending.
+    pub order: Option<SortKey>,
+    /// Start strictly after (or, with `backwards`, strictly before) this position.
+    pub after: Option<Position>,
+    /// Fetch the `limit` entities preceding `after` instead of those following it.
+    pub backwards: bool,
+    /// Entities to skip first (forward pages only).
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// A facet value and how many entities have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetCount<'a> {
+    pub value: &'a str,
+    pub count: u64,
+}
+
+/// A compact sort key of one entity for one request.
+struct Keyed<'a> {
+    value: Option<&'a str>,
+    uid: &'a str,
+    ordinal: u32,
+}
+
+fn compare_keyed(a: (Option<&str>, &str), b: (Option<&str>, &str), direction: Direction) -> Ordering {
+    let by_value = match (a.0, b.0) {
+        (Some(x), Some(y)) => direction.apply(x.cmp(y)),
+        // Missing values sort last whatever the direction.
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    };
+    by_value.then_with(|| direction.apply(a.1.cmp(b.1)))
+}
+
+impl ReadIndex {
+    fn key_id(&self, key: &str) -> Option<u32> {
+        self.keys.lookup(key)
+    }
+
+    /// The entities matching a filter.
+    pub fn filter(&self, filter: &EntityFilter) -> RoaringBitmap {
+        match filter {
+            EntityFilter::Key { key, values } => {
+                let Some(data) = self.key_id(&key.to_lowercase()).and_then(|k| self.key_data.get(k as usize))
+                else {
+                    return RoaringBitmap::new();
+                };
+                let Some(values) = values else {
+                    return data.exists.clone();
+                };
+                let mut result = RoaringBitmap::new();
+                for value in values {
+                    let Some(lower) = self.values.lookup(&value.to_lowercase()) else {
+                        continue;
+                    };
+                    if let Some(postings) = data.by_original.get(&lower) {
+                        postings.union_into(&mut result);
+                    }
+                    for original in data.variants.get(&lower).into_iter().flatten() {
+                        if let Some(postings) = data.by_original.get(original) {
+                            postings.union_into(&mut result);
+                        }
+                    }
+                }
+                result
+            }
+            EntityFilter::Not(inner) => &self.live - &self.filter(inner),
+            EntityFilter::AnyOf(filters) if filters.is_empty() => self.live.clone(),
+            EntityFilter::AnyOf(filters) => {
+                let mut result = RoaringBitmap::new();
+                for inner in filters {
+                    result |= self.filter(inner);
+                }
+                result
+            }
+            EntityFilter::AllOf(filters) => {
+                let mut result = self.live.clone();
+                for inner in filters {
+                    if result.is_empty() {
+                        break;
+                    }
+                    result &= self.filter(inner);
+                }
+                result
+            }
+        }
+    }
+
+    /// The entities matching an optional filter (all entities without one).
+    pub fn matching(&self, filter: Option<&EntityFilter>) -> RoaringBitmap {
+        filter.map_or_else(|| self.live.clone(), |f| self.filter(f))
+    }
+
+    /// The entities having a value of one of `fields` (keys, compared lowercased) that contains
+    /// `term` (compared lowercased) — SQL `LIKE %term%` on the indexed value, except that `%`
+    /// and `_` in the term are matched literally rather than as wildcards.
+    pub fn full_text(&self, term: &str, fields: &[String]) -> RoaringBitmap {
+        let term = term.to_lowercase();
+        let mut result = RoaringBitmap::new();
+        for field in fields {
+            let Some(data) = self.key_id(&field.to_lowercase()).and_then(|k| self.key_data.get(k as usize))
+            else {
+                continue;
+            };
+            for (&original, postings) in &data.by_original {
+                if self.values.get(data.lower_of(original)).contains(term.as_str()) {
+                    postings.union_into(&mut result);
+                }
+            }
+        }
+        result
+    }
+
+    /// The first (lowercased) value of `key` of an entity.
+    fn sort_value(&self, ordinal: u32, key: Option<u32>) -> Option<&str> {
+        let key = key?;
+        let row = self.rows_of(ordinal, key).first()?;
+        (row.lower != NONE).then(|| self.values.get(row.lower))
+    }
+
+    /// Ordered listing (the `GET /entities` model): the entities of `set`, ordered by `order`
+    /// (ties by uid ascending) or by canonical ref when `order` is empty, skipping `offset` and
+    /// returning at most `limit`. The flag tells whether more entities follow.
+    pub fn list(
+        &self,
+        set: &RoaringBitmap,
+        order: &[SortKey],
+        offset: usize,
+        limit: Option<usize>,
+    ) -> (Vec<u32>, bool) {
+        let take = limit.map_or(usize::MAX, |l| l.saturating_add(1));
+        let mut ordinals: Vec<u32> = if order.is_empty() {
+            if set.len() as usize * 8 < self.by_ref.len() {
+                // Sparse: sorting the few matches beats walking every ref.
+                let mut keyed: Vec<(&str, u32)> = set
+                    .iter()
+                    .filter_map(|o| self.entity(o).map(|e| (e.entity_ref, o)))
+                    .collect();
+                keyed.sort_unstable();
+                keyed.into_iter().skip(offset).take(take).map(|(_, o)| o).collect()
+            } else {
+                self.by_ref
+                    .values()
+                    .filter(|&&o| set.contains(o))
+                    .skip(offset)
+                    .take(take)
+                    .copied()
+                    .collect()
+            }
+        } else {
+            let key_ids: Vec<Option<u32>> = order.iter().map(|o| self.key_id(&o.field)).collect();
+            let mut keyed: Vec<(Vec<Option<&str>>, &str, u32)> = set
+                .iter()
+                .map(|o| {
+                    let values = key_ids.iter().map(|&k| self.sort_value(o, k)).collect();
+                    (values, self.uid_of(o), o)
+                })
+                .collect();
+            keyed.sort_unstable_by(|a, b| {
+                for (i, sort) in order.iter().enumerate() {
+                    let ordering = compare_keyed((a.0[i], ""), (b.0[i], ""), sort.direction);
+                    if ordering != Ordering::Equal {
+                        return ordering;
+                    }
+                }
+                a.1.cmp(b.1)
+            });
+            keyed.into_iter().skip(offset).take(take).map(|(_, _, o)| o).collect()
+        };
+        let has_more = limit.is_some_and(|l| ordinals.len() > l);
+        if has_more {
+            ordinals.pop();
+        }
+        (ordinals, has_more)
+    }
+
+    /// One keyset page (the by-query model) over `set`. Forward pages return up to
+    /// `limit + 1` entities (the extra one tells that more follow); backward pages return up
+    /// to `limit`, in result order.
+    pub fn page(&self, set: &RoaringBitmap, request: &PageRequest) -> Vec<u32> {
+        let direction = request.order.as_ref().map_or(Direction::Asc, |o| o.direction);
+        let wanted = if request.backwards {
+            request.limit
+        } else {
+            request.offset.saturating_add(request.limit).saturating_add(1)
+        };
+        let skip = if request.backwards { 0 } else { request.offset };
+        if wanted == 0 {
+            return Vec::new();
+        }
+        let after = request.after.as_ref().map(|p| (p.value.as_deref(), p.uid.as_str()));
+        let wanted_side = if request.backwards { Ordering::Less } else { Ordering::Greater };
+
+        if request.order.is_none() && set.len() as usize * 8 >= self.by_uid.len() {
+            // Dense set in uid order: walk the uid tree from the cursor.
+            use std::ops::Bound::{Excluded, Unbounded};
+            let from = after.map(|(_, uid)| uid);
+            let matches = |o: &&u32| set.contains(**o);
+            return if request.backwards {
+                let upper = from.map_or(Unbounded, Excluded);
+                let mut page: Vec<u32> = self
+                    .by_uid
+                    .range::<str, _>((Unbounded, upper))
+                    .rev()
+                    .map(|(_, o)| o)
+                    .filter(matches)
+                    .take(wanted)
+                    .copied()
+                    .collect();
+                page.reverse();
+                page
+            } else {
+                let lower = from.map_or(Unbounded, Excluded);
+                self.by_uid
+                    .range::<str, _>((lower, Unbounded))
+                    .map(|(_, o)| o)
+                    .filter(matches)
+                    .skip(skip)
+                    .take(wanted - skip)
+                    .copied()
+                    .collect()
+            };
+        }
+
+        let key = request.order.as_ref().and_then(|o| self.key_id(&o.field));
+        let mut keyed: Vec<Keyed<'_>> = set
+            .iter()
+            .map(|o| Keyed { value: self.sort_value(o, key), uid: self.uid_of(o), ordinal: o })
+            .filter(|k| after.is_none_or(|a| compare_keyed((k.value, k.uid), a, direction) == wanted_side))
+            .collect();
+        let cmp = |a: &Keyed<'_>, b: &Keyed<'_>| {
+            let ordering = compare_keyed((a.value, a.uid), (b.value, b.uid), direction);
+            if request.backwards { ordering.reverse() } else { ordering }
+        };
+        if keyed.len() > wanted {
+            keyed.select_nth_unstable_by(wanted - 1, cmp);
+            keyed.truncate(wanted);
+        }
+        keyed.sort_unstable_by(cmp);
+        let mut page: Vec<u32> = keyed.into_iter().skip(skip).map(|k| k.ordinal).collect();
+        if request.backwards {
+            page.reverse();
+        }
+        page
+    }
+
+    /// The keyset position of an entity under a sort field (see [`PageRequest`]).
+    pub fn position(&self, ordinal: u32, order: Option<&SortKey>) -> Position {
+        let value = order.and_then(|o| self.sort_value(ordinal, self.key_id(&o.field)));
+        Position { value: value.map(str::to_owned), uid: self.uid_of(ordinal).to_owned() }
+    }
+
+    /// Facet counts of one key (matched lowercased) over `set`: one entry per distinct
+    /// original-case value, null values excluded, in no particular order.
+    pub fn facet(&self, key: &str, set: &RoaringBitmap) -> Vec<FacetCount<'_>> {
+        let Some(data) = self.key_id(&key.to_lowercase()).and_then(|k| self.key_data.get(k as usize)) else {
+            return Vec::new();
+        };
+        let everything = set.len() == self.live.len();
+        data.by_original
+            .iter()
+            .filter_map(|(&original, postings)| {
+                let count = if everything { postings.len() } else { postings.intersection_len(set) };
+                (count > 0).then(|| FacetCount { value: self.values.get(original), count })
+            })
+            .collect()
+    }
+
+    /// The entities with these canonical refs (compared verbatim), `None` where there is none
+    /// or it is not in `set`.
+    pub fn by_refs<'a>(
+        &'a self,
+        refs: impl IntoIterator<Item = &'a str>,
+        set: Option<&RoaringBitmap>,
+    ) -> Vec<Option<EntityView<'a>>> {
+        refs.into_iter()
+            .map(|r| self.by_ref(r).filter(|e| set.is_none_or(|s| s.contains(e.ordinal))))
+            .collect()
+    }
+}

@@ -1,0 +1,104 @@
+//! The catalog as a plugin: builds the engine and the read index, mounts `/api/catalog`, and
+//! runs the processing loop and the index follower in the background.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portico_plugin::{Plugin, PluginContext, PluginError, Registrar, Shutdown};
+use portico_store::CatalogStore;
+use tokio::sync::Notify;
+
+use crate::api::{read, write};
+use crate::config::CatalogConfig;
+use crate::engine::Engine;
+use crate::engine::location::{ANNOTATION_LOCATION, annotation};
+use crate::index::{self, SharedIndex};
+
+/// How often the index polls the store's change feed when nothing woke it (other replicas
+/// writing to a shared PostgreSQL).
+const INDEX_POLL: Duration = Duration::from_secs(1);
+
+/// The software catalog.
+pub struct CatalogPlugin;
+
+#[async_trait::async_trait]
+impl Plugin for CatalogPlugin {
+    fn id(&self) -> &'static str {
+        "catalog"
+    }
+
+    async fn start(&self, cx: &PluginContext, registrar: &mut Registrar) -> Result<(), PluginError> {
+        let fail = |message: String| PluginError { plugin: "catalog", message };
+        let config = Arc::new(CatalogConfig::from_config(&cx.config).map_err(|e| fail(e.to_string()))?);
+        let store = cx.catalog_store.clone();
+        let loaded = index::load_from(store.as_ref()).await.map_err(|e| fail(e.to_string()))?;
+        tracing::info!(entities = loaded.len(), "catalog index loaded");
+        let index: SharedIndex = Arc::new(std::sync::RwLock::new(loaded));
+
+        let changed = Arc::new(Notify::new());
+        let engine = Engine::new(store.clone(), config.clone(), changed.clone());
+        let claims = index.clone();
+        engine.set_claim_lookup(Arc::new(move |entity_ref: &str| {
+            let index = claims.read().ok()?;
+            let entity: serde_json::Value = serde_json::from_str(index.by_ref(entity_ref)?.body).ok()?;
+            annotation(&entity, ANNOTATION_LOCATION).map(str::to_owned)
+        }));
+
+        let routes = read::router(read::ReadApi {
+            index: index.clone(),
+            relations_compatibility: config.relations_compatibility,
+        })
+        .merge(write::router(write::WriteApi {
+            engine: engine.clone(),
+            index: index.clone(),
+            readonly: config.readonly,
+        }))
+        .merge(crate::api::openapi::router());
+        registrar.api_routes("catalog", routes);
+
+        let settle_engine = engine.clone();
+        let settle_index = index.clone();
+        let settle_store = store.clone();
+        registrar.settle(Arc::new(move || {
+            let engine = settle_engine.clone();
+            let index = settle_index.clone();
+            let store = settle_store.clone();
+            Box::pin(async move {
+                if let Err(error) = engine.settle().await {
+                    tracing::error!(%error, "catalog processing failed");
+                }
+                if let Err(error) = index::catch_up(&index, store.as_ref()).await {
+                    tracing::error!(%error, "catalog index could not read the change feed");
+                }
+            })
+        }));
+
+        let providers = engine.clone();
+        let processing = engine.clone();
+        let shutdown = cx.shutdown.clone();
+        registrar.background_loop("catalog processing", async move {
+            if let Err(error) = providers.sync_providers().await {
+                tracing::error!(%error, "could not load the configured catalog locations");
+            }
+            processing.run(shutdown).await;
+        });
+        registrar.background_loop("catalog index", follow_changes(index, store, changed, cx.shutdown.clone()));
+        Ok(())
+    }
+}
+
+/// Keeps the read index current with the store's change feed.
+async fn follow_changes(index: SharedIndex, store: Arc<dyn CatalogStore>, changed: Arc<Notify>, mut shutdown: Shutdown) {
+    loop {
+        match index::catch_up(&index, store.as_ref()).await {
+            Ok(0) => {}
+            Ok(applied) => tracing::debug!(applied, "catalog index caught up"),
+            Err(error) => tracing::error!(%error, "catalog index could not read the change feed"),
+        }
+        tokio::select! {
+            _ = shutdown.requested() => return,
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(INDEX_POLL) => {}
+        }
+    }
+}

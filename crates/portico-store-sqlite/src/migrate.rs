@@ -1,0 +1,60 @@
+//! Embedded schema migrations, recorded in `schema_migrations`.
+
+use portico_store::StoreError;
+use sqlx::{Row, SqlitePool};
+
+/// A migration: version (applied in ascending order), name, SQL.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration of this store, oldest first. Never edit a released one; add a new file.
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "0001_catalog", sql: include_str!("../migrations/0001_catalog.sql") }];
+
+/// Applies every migration that is not recorded yet, each in its own transaction together
+/// with its record, so a failed migration leaves no trace.
+pub(crate) async fn run(pool: &SqlitePool) -> Result<(), StoreError> {
+    let failed = |e: sqlx::Error| StoreError::Migration(e.to_string());
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            applied_at BIGINT NOT NULL
+        )",
+    )
+    .execute(pool)
+    .await
+    .map_err(failed)?;
+
+    for migration in MIGRATIONS {
+        // Check inside the write transaction so that two processes migrating at once cannot
+        // both apply the same migration.
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
+        let applied = sqlx::query("SELECT COUNT(*) FROM schema_migrations WHERE version = ?")
+            .bind(migration.version)
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|row| row.try_get::<i64, _>(0))
+            .map_err(failed)?;
+        if applied > 0 {
+            continue;
+        }
+        sqlx::raw_sql(migration.sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::Migration(format!("{}: {e}", migration.name)))?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(portico_store::now_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
+        tracing::info!(migration = migration.name, "applied database migration");
+    }
+    Ok(())
+}

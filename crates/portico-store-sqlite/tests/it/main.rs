@@ -1,0 +1,33 @@
+//! Integration tests of the SQLite store: the storage contract on a file and in memory, and
+//! ingestion at scale.
+
+mod bulk;
+
+use portico_store::contract::run_catalog_contract;
+use portico_store_sqlite::SqliteStore;
+
+#[tokio::test]
+async fn contract_on_a_file() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    run_catalog_contract(|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = dir.path().join(format!("catalog-{n}.db"));
+        async move {
+            let store = SqliteStore::open(&path).await.expect("open");
+            store.migrate().await.expect("migrate");
+            store
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn contract_in_memory() {
+    run_catalog_contract(|| async {
+        let store = SqliteStore::in_memory().await.expect("open");
+        store.migrate().await.expect("migrate");
+        store
+    })
+    .await;
+}
