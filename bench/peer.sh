@@ -10,7 +10,8 @@
 #
 # Environment (all optional): PEER_DIR (../shared/bench/backstage-peer, relative to the
 # repository root), BACKSTAGE_PORT (7207 here, so it does not collide with a Portico on 7007),
-# SEED (42), and everything run-peer.sh reads (PGUSER, PGPASSWORD, BENCH_REQUESTS, ...).
+# SEED (42), PGSUPERUSER (postgres: creates the PGUSER role when missing), and everything
+# run-peer.sh reads (PGHOST, PGPORT, PGUSER, PGPASSWORD, BENCH_REQUESTS, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -28,6 +29,18 @@ command -v node >/dev/null && command -v npm >/dev/null || {
 }
 
 mkdir -p "$ROOT/bench/work" "$ROOT/bench/results"
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432}
+export PGUSER=${PGUSER:-bsbench} PGPASSWORD=${PGPASSWORD:-bsbench}
+# run-peer.sh creates its role through `runuser -u postgres -- psql`, which inherits the PGUSER
+# exported above and so cannot connect while the role is missing: create it here first,
+# through the PostgreSQL superuser (PGSUPERUSER) when that one can connect.
+if pg_isready -q -h "$PGHOST" -p "$PGPORT" 2>/dev/null &&
+  ! psql -h "$PGHOST" -p "$PGPORT" -d postgres -qtAc "select 1" >/dev/null 2>&1; then
+  echo "[peer] creating role $PGUSER (LOGIN CREATEDB) as ${PGSUPERUSER:-postgres}" >&2
+  PGPASSWORD= psql -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "${PGSUPERUSER:-postgres}" -d postgres -qc \
+    "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='$PGUSER') THEN
+       CREATE ROLE \"$PGUSER\" LOGIN CREATEDB PASSWORD '$PGPASSWORD'; END IF; END \$\$;"
+fi
 export BACKSTAGE_PORT=${BACKSTAGE_PORT:-7207}
 export BENCH_WORK_DIR=$ROOT/bench/work BENCH_RESULTS_DIR=$ROOT/bench/results
 bash "$PEER/run-peer.sh" "$@"

@@ -11,7 +11,6 @@ use tokio::sync::Notify;
 use crate::api::{read, write};
 use crate::config::CatalogConfig;
 use crate::engine::Engine;
-use crate::engine::location::{ANNOTATION_LOCATION, annotation};
 use crate::index::{self, SharedIndex};
 
 /// How often the index polls the store's change feed when nothing woke it (other replicas
@@ -37,13 +36,6 @@ impl Plugin for CatalogPlugin {
 
         let changed = Arc::new(Notify::new());
         let engine = Engine::new(store.clone(), config.clone(), changed.clone());
-        let claims = index.clone();
-        engine.set_claim_lookup(Arc::new(move |entity_ref: &str| {
-            let index = claims.read().ok()?;
-            let entity: serde_json::Value = serde_json::from_str(index.by_ref(entity_ref)?.body).ok()?;
-            annotation(&entity, ANNOTATION_LOCATION).map(str::to_owned)
-        }));
-
         let routes = read::router(read::ReadApi {
             index: index.clone(),
             relations_compatibility: config.relations_compatibility,

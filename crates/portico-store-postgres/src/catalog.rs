@@ -561,7 +561,7 @@ impl CatalogStore for PostgresStore {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "SELECT entity_id, entity_ref, unprocessed_entity, location_key, result_hash FROM refresh_state \
-             WHERE next_update_at <= $1 ORDER BY next_update_at, entity_ref LIMIT $2 \
+             WHERE next_update_at <= $1 ORDER BY next_update_at LIMIT $2 \
              FOR UPDATE SKIP LOCKED",
         )
         .bind(now)
@@ -641,33 +641,23 @@ impl CatalogStore for PostgresStore {
         let mut relation_deletes: Vec<String> = Vec::new();
         let mut relation_inserts: Vec<(String, RelationRow)> = Vec::new();
         let mut children = Vec::new();
+        // (id, errors, result hash) and [id, processed, result hash, warnings].
+        let mut failed: Vec<(String, String, String)> = Vec::new();
+        let mut succeeded: Vec<[String; 4]> = Vec::new();
         for outcome in outcomes {
             let Some(entity_ref) = refs.get(&outcome.entity_id) else { continue };
             report.stitch(entity_ref);
             match outcome.result {
                 ProcessingResult::Failed { errors } => {
-                    sqlx::query(
-                        "UPDATE refresh_state SET errors = $1, result_hash = $2 WHERE entity_id = $3",
-                    )
-                    .bind(to_json(&errors)?)
-                    .bind(&outcome.result_hash)
-                    .bind(&outcome.entity_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    failed.push((outcome.entity_id.clone(), to_json(&errors)?, outcome.result_hash));
                 }
                 ProcessingResult::Ok { processed, relations, children: emitted, warnings } => {
-                    sqlx::query(
-                        "UPDATE refresh_state SET processed_entity = $1, result_hash = $2, errors = '[]', \
-                         warnings = $3 WHERE entity_id = $4",
-                    )
-                    .bind(to_json(&processed)?)
-                    .bind(&outcome.result_hash)
-                    .bind(to_json(&warnings)?)
-                    .bind(&outcome.entity_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                    succeeded.push([
+                        outcome.entity_id.clone(),
+                        to_json(&processed)?,
+                        outcome.result_hash,
+                        to_json(&warnings)?,
+                    ]);
                     let new: BTreeSet<RelationRow> = relations.into_iter().collect();
                     let old = old_relations.remove(&outcome.entity_id).unwrap_or_default();
                     if new != old {
@@ -682,6 +672,32 @@ impl CatalogStore for PostgresStore {
                     children.push((Parent::Entity(entity_ref.clone()), emitted));
                 }
             }
+        }
+        // One multi-row UPDATE per chunk instead of one statement per entity.
+        for chunk in succeeded.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::new("WITH v (id, processed, result_hash, warnings) AS (");
+            qb.push_values(chunk, |mut b, [id, processed, result_hash, warnings]| {
+                b.push_bind(id.as_str())
+                    .push_bind(processed.as_str())
+                    .push_bind(result_hash.as_str())
+                    .push_bind(warnings.as_str());
+            });
+            qb.push(
+                ") UPDATE refresh_state SET processed_entity = v.processed, result_hash = v.result_hash, \
+                 errors = '[]', warnings = v.warnings FROM v WHERE refresh_state.entity_id = v.id",
+            );
+            qb.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        for chunk in failed.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::new("WITH v (id, errors, result_hash) AS (");
+            qb.push_values(chunk, |mut b, (id, errors, result_hash)| {
+                b.push_bind(id.as_str()).push_bind(errors.as_str()).push_bind(result_hash.as_str());
+            });
+            qb.push(
+                ") UPDATE refresh_state SET errors = v.errors, result_hash = v.result_hash \
+                 FROM v WHERE refresh_state.entity_id = v.id",
+            );
+            qb.build().execute(&mut *tx).await.map_err(db)?;
         }
         execute_in(&mut tx, "DELETE FROM relations WHERE originating_entity_id", &relation_deletes).await?;
         for chunk in relation_inserts.chunks(INSERT_CHUNK) {
@@ -715,10 +731,16 @@ impl CatalogStore for PostgresStore {
             "",
         )
         .await?;
+        // Relations only of refs with a row: a ref without one (say, a group that is not in
+        // the catalog yet) may still be the source of many relation rows.
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            found.push(get::<String>(row, 1)?);
+        }
         let relation_rows = fetch_in(
             &mut tx,
             "SELECT DISTINCT source_entity_ref, type, target_entity_ref FROM relations WHERE source_entity_ref",
-            &refs,
+            &found,
             "",
         )
         .await?;
@@ -877,6 +899,27 @@ impl CatalogStore for PostgresStore {
         let found = schedule(&mut tx, &refs, now).await?;
         tx.commit().await.map_err(db)?;
         Ok(refs.into_iter().filter(|r| found.contains(r)).collect())
+    }
+
+    async fn append_warnings(&self, entity_ref: &str, warnings: Vec<serde_json::Value>) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT warnings FROM refresh_state WHERE entity_ref = $1")
+            .bind(entity_ref)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(false) };
+        let stored: String = get(&row, 0)?;
+        let mut all: Vec<serde_json::Value> = from_json(&stored, "warnings")?;
+        all.extend(warnings);
+        sqlx::query("UPDATE refresh_state SET warnings = $1, result_hash = NULL WHERE entity_ref = $2")
+            .bind(to_json(&all)?)
+            .bind(entity_ref)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn children_of(&self, parent: &Parent) -> StoreResult<Vec<UnprocessedEntity>> {

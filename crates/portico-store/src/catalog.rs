@@ -270,6 +270,11 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Returns the refs that had a row.
     async fn schedule_now(&self, entity_refs: &[String], now: Millis) -> StoreResult<Vec<String>>;
 
+    /// Appends status items to an entity's warnings and clears its result hash (so its next
+    /// processing writes again). Used for conflicts, which are only known once the batch was
+    /// written. Returns `false` if the entity has no row.
+    async fn append_warnings(&self, entity_ref: &str, warnings: Vec<Value>) -> StoreResult<bool>;
+
     /// The children a parent currently emits (via edges), as they were last emitted, so that a
     /// parent whose source is temporarily unreadable can re-emit them unchanged.
     async fn children_of(&self, parent: &Parent) -> StoreResult<Vec<UnprocessedEntity>>;

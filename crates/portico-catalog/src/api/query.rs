@@ -111,7 +111,8 @@ fn loose_integer(text: &str) -> Option<i64> {
         return None;
     }
     let number: f64 = trimmed.parse().ok()?;
-    (number.is_finite() && number.fract() == 0.0 && number.abs() < 9.007_199_254_740_992e15).then_some(number as i64)
+    (number.is_finite() && number.fract() == 0.0 && number.abs() < 9.007_199_254_740_992e15)
+        .then_some(number as i64)
 }
 
 /// Backstage's `parseIntegerParam`: a plain base-10 integer that round-trips (`01`, `1.5`,
@@ -239,15 +240,18 @@ pub fn parse_pagination(
         let cursor: Value = decode_base64(after)
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .ok_or_else(|| ApiError::input("Malformed after cursor, could not be parsed"))?;
-        let integer = |value: &Value| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f.max(0.0) as usize);
+        let integer =
+            |value: &Value| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f.max(0.0) as usize);
         if let Some(value) = cursor.get("limit") {
             pagination.limit = Some(
-                integer(value).ok_or_else(|| ApiError::input("Malformed after cursor, limit was not an number"))?,
+                integer(value)
+                    .ok_or_else(|| ApiError::input("Malformed after cursor, limit was not an number"))?,
             );
         }
         if let Some(value) = cursor.get("offset") {
             pagination.offset = Some(
-                integer(value).ok_or_else(|| ApiError::input("Malformed after cursor, offset was not a number"))?,
+                integer(value)
+                    .ok_or_else(|| ApiError::input("Malformed after cursor, offset was not a number"))?,
             );
         }
     }
@@ -351,7 +355,8 @@ impl Cursor {
     pub fn decode(text: &str) -> Result<Cursor, ApiError> {
         let malformed = |reason: &str| ApiError::input(format!("Malformed cursor: {reason}"));
         let bytes = decode_base64(text).ok_or_else(|| malformed("not base64"))?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| malformed(&format!("SyntaxError: {e}")))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| malformed(&format!("SyntaxError: {e}")))?;
         let object = value.as_object().ok_or_else(|| malformed("expected an object"))?;
 
         let order_fields = object
@@ -395,21 +400,28 @@ impl Cursor {
         let full_text = match object.get("fullTextFilter") {
             None => None,
             Some(value) => {
-                let term = value.get("term").and_then(Value::as_str).ok_or_else(|| malformed("fullTextFilter: Invalid"))?;
+                let term = value
+                    .get("term")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| malformed("fullTextFilter: Invalid"))?;
                 let fields = match value.get("fields") {
                     None => None,
                     Some(fields) => Some(
                         fields
                             .as_array()
-                            .and_then(|a| a.iter().map(|f| f.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+                            .and_then(|a| {
+                                a.iter().map(|f| f.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()
+                            })
                             .ok_or_else(|| malformed("fullTextFilter.fields: Invalid"))?,
                     ),
                 };
                 Some(FullTextFilter { term: term.to_owned(), fields })
             }
         };
-        let is_previous =
-            object.get("isPrevious").and_then(Value::as_bool).ok_or_else(|| malformed("isPrevious: Required"))?;
+        let is_previous = object
+            .get("isPrevious")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| malformed("isPrevious: Required"))?;
         let first_sort_field_values = match object.get("firstSortFieldValues") {
             None => None,
             Some(value) => Some(nullable_strings("firstSortFieldValues", value)?),
@@ -442,8 +454,12 @@ pub fn filter_to_json(filter: &EntityFilter) -> Value {
         EntityFilter::Key { key, values: None } => json!({ "key": key }),
         EntityFilter::Key { key, values: Some(values) } => json!({ "key": key, "values": values }),
         EntityFilter::Not(inner) => json!({ "not": filter_to_json(inner) }),
-        EntityFilter::AnyOf(filters) => json!({ "anyOf": filters.iter().map(filter_to_json).collect::<Vec<_>>() }),
-        EntityFilter::AllOf(filters) => json!({ "allOf": filters.iter().map(filter_to_json).collect::<Vec<_>>() }),
+        EntityFilter::AnyOf(filters) => {
+            json!({ "anyOf": filters.iter().map(filter_to_json).collect::<Vec<_>>() })
+        }
+        EntityFilter::AllOf(filters) => {
+            json!({ "allOf": filters.iter().map(filter_to_json).collect::<Vec<_>>() })
+        }
     }
 }
 
@@ -454,9 +470,13 @@ pub fn filter_from_json(value: &Value) -> Option<EntityFilter> {
     if let Some(key) = object.get("key").and_then(Value::as_str) {
         let values = match object.get("values") {
             None => None,
-            Some(values) => {
-                Some(values.as_array()?.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()?)
-            }
+            Some(values) => Some(
+                values
+                    .as_array()?
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
         };
         return Some(EntityFilter::Key { key: key.to_owned(), values });
     }
@@ -466,7 +486,9 @@ pub fn filter_from_json(value: &Value) -> Option<EntityFilter> {
     let list = |name: &str| -> Option<Option<Vec<EntityFilter>>> {
         match object.get(name) {
             None => Some(None),
-            Some(items) => Some(Some(items.as_array()?.iter().map(filter_from_json).collect::<Option<Vec<_>>>()?)),
+            Some(items) => {
+                Some(Some(items.as_array()?.iter().map(filter_from_json).collect::<Option<Vec<_>>>()?))
+            }
         }
     };
     if let Some(filters) = list("anyOf")? {
@@ -536,7 +558,9 @@ mod tests {
             let error = message(parse_filter(&[bad]).expect_err("rejected"));
             assert_eq!(
                 error,
-                format!("Invalid filter, '{bad}' is not a valid statement (expected a string on the form a=b or a= or a)")
+                format!(
+                    "Invalid filter, '{bad}' is not a valid statement (expected a string on the form a=b or a= or a)"
+                )
             );
         }
     }
@@ -615,7 +639,8 @@ mod tests {
 
     #[test]
     fn validator_rejects_unknown_empty_and_mistyped_parameters() {
-        let schema = [("limit", ParamType::Integer), ("filter", ParamType::Strings), ("cursor", ParamType::String)];
+        let schema =
+            [("limit", ParamType::Integer), ("filter", ParamType::Strings), ("cursor", ParamType::String)];
         let check = |q: &str| Params::parse(Some(q)).validate(&schema).map_err(message);
         assert_eq!(check("foo=1"), Err("Unknown query parameter 'foo'".into()));
         assert_eq!(check("limit=asdf"), Err("request/query/limit must be integer".into()));
@@ -632,7 +657,10 @@ mod tests {
             order_fields: vec![SortKey { field: "metadata.name".into(), direction: Direction::Desc }],
             order_field_values: vec![Some("a".into()), Some("uid-1".into())],
             filter: parse_filter(&["kind=component"]).expect("ok"),
-            full_text: Some(FullTextFilter { term: "abc".into(), fields: Some(vec!["metadata.name".into()]) }),
+            full_text: Some(FullTextFilter {
+                term: "abc".into(),
+                fields: Some(vec!["metadata.name".into()]),
+            }),
             is_previous: false,
             first_sort_field_values: Some(vec![None, Some("uid-0".into())]),
             total_items: Some(42),

@@ -56,6 +56,14 @@ fn json_response(body: String) -> Response {
     response
 }
 
+/// Appends a JSON string literal.
+fn push_json_string(out: &mut String, text: &str) {
+    match serde_json::to_string(text) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
 /// Appends one entity as JSON, projected when `fields` selects anything.
 fn write_entity(entity: &EntityView<'_>, targets: bool, fields: &FieldProjection, out: &mut String) {
     if fields.is_empty() {
@@ -94,7 +102,11 @@ fn read_index(state: &ReadApi) -> std::sync::RwLockReadGuard<'_, ReadIndex> {
 
 /// `GET /entities`: a bare array, ordered by ref (or `order`), optionally paged with
 /// `limit`/`offset`/`after` and a `link` header to the next page.
-async fn list_entities(State(state): State<ReadApi>, uri: Uri, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+async fn list_entities(
+    State(state): State<ReadApi>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let params = Params::parse(raw.as_deref());
     params.validate(&[
         ("fields", ParamType::Strings),
@@ -168,7 +180,8 @@ async fn query_entities(State(state): State<ReadApi>, RawQuery(raw): RawQuery) -
         ("fullTextFilterFields", ParamType::Strings),
     ])?;
     let fields = parse_fields(params.all("fields"))?;
-    let limit = parse_integer(params.one("limit"), "limit")?.map_or(DEFAULT_QUERY_LIMIT, |l| l.max(0) as usize);
+    let limit =
+        parse_integer(params.one("limit"), "limit")?.map_or(DEFAULT_QUERY_LIMIT, |l| l.max(0) as usize);
 
     // A cursor carries the whole query; filter, order and full-text parameters are ignored.
     let cursor = match params.one("cursor") {
@@ -208,7 +221,8 @@ async fn query_entities(State(state): State<ReadApi>, RawQuery(raw): RawQuery) -
                 let fields = match &full_text.fields {
                     Some(fields) => fields.as_slice(),
                     None => {
-                        default_fields = [order.map_or_else(|| "metadata.uid".to_owned(), |o| o.field.clone())];
+                        default_fields =
+                            [order.map_or_else(|| "metadata.uid".to_owned(), |o| o.field.clone())];
                         &default_fields[..]
                     }
                 };
@@ -298,7 +312,9 @@ async fn entity_by_name(
     let entity_ref = format!("{}:{}/{}", kind.to_lowercase(), namespace.to_lowercase(), name.to_lowercase());
     let body = read_index(&state).by_ref(&entity_ref).map(|e| e.to_json(false));
     body.map(json_response).ok_or_else(|| {
-        ApiError::not_found(format!("No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"))
+        ApiError::not_found(format!(
+            "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
+        ))
     })
 }
 
@@ -318,7 +334,8 @@ fn parse_by_refs_body(bytes: &[u8]) -> ApiResult<ByRefsBody> {
     };
     let object = body.as_object().ok_or_else(|| ApiError::input("request/body must be object"))?;
     let strings = |name: &str, value: &Value| -> ApiResult<Vec<String>> {
-        let items = value.as_array().ok_or_else(|| ApiError::input(format!("request/body/{name} must be array")))?;
+        let items =
+            value.as_array().ok_or_else(|| ApiError::input(format!("request/body/{name} must be array")))?;
         items
             .iter()
             .enumerate()
@@ -338,7 +355,11 @@ fn parse_by_refs_body(bytes: &[u8]) -> ApiResult<ByRefsBody> {
 }
 
 /// `POST /entities/by-refs`: `{items}` in request order, `null` where nothing matches.
-async fn entities_by_refs(State(state): State<ReadApi>, RawQuery(raw): RawQuery, body: Bytes) -> ApiResult<Response> {
+async fn entities_by_refs(
+    State(state): State<ReadApi>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult<Response> {
     let params = Params::parse(raw.as_deref());
     params.validate(&[("filter", ParamType::Strings), ("fields", ParamType::Strings)])?;
     let request = parse_by_refs_body(&body)?;
@@ -376,16 +397,31 @@ async fn entity_facets(State(state): State<ReadApi>, RawQuery(raw): RawQuery) ->
     let body = {
         let index = read_index(&state);
         let set = index.matching(filter.as_ref());
-        let mut result = Map::new();
+        // Written directly: a facet over a high-cardinality key has thousands of entries.
+        let mut body = String::from("{\"facets\":{");
+        let mut written: Vec<&str> = Vec::new();
         for facet in facets {
-            let counts: Vec<Value> = index
-                .facet(facet, &set)
-                .into_iter()
-                .map(|c| json!({ "value": c.value, "count": c.count }))
-                .collect();
-            result.insert(facet.to_owned(), Value::Array(counts));
+            if written.contains(&facet) {
+                continue;
+            }
+            if !written.is_empty() {
+                body.push(',');
+            }
+            written.push(facet);
+            push_json_string(&mut body, facet);
+            body.push_str(":[");
+            for (i, count) in index.facet(facet, &set).into_iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str("{\"value\":");
+                push_json_string(&mut body, count.value);
+                body.push_str(&format!(",\"count\":{}}}", count.count));
+            }
+            body.push(']');
         }
-        json!({ "facets": result }).to_string()
+        body.push_str("}}");
+        body
     };
     Ok(json_response(body))
 }

@@ -58,9 +58,6 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
-/// Who currently claims an entity ref (its `managed-by-location`), as the read index knows it.
-pub type ClaimLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
-
 /// The catalog's ingestion engine. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
@@ -76,7 +73,6 @@ struct Inner {
     /// Notified after final entities were written, for the read index to catch up.
     changed: Arc<Notify>,
     watcher: watch::FileWatcher,
-    claims: std::sync::RwLock<Option<ClaimLookup>>,
     /// Whether the providers' roots were put into the store since start.
     providers_synced: std::sync::atomic::AtomicBool,
 }
@@ -85,10 +81,9 @@ impl Engine {
     pub fn new(store: Arc<dyn CatalogStore>, config: Arc<CatalogConfig>, changed: Arc<Notify>) -> Engine {
         let reader = Reader::new(&config);
         let watcher = watch::FileWatcher::new(config.watch_files);
-        let claims = std::sync::RwLock::new(None);
         let providers_synced = std::sync::atomic::AtomicBool::new(false);
         Engine {
-            inner: Arc::new(Inner { store, config, reader, wake: Notify::new(), changed, watcher, claims, providers_synced }),
+            inner: Arc::new(Inner { store, config, reader, wake: Notify::new(), changed, watcher, providers_synced }),
         }
     }
 
@@ -209,19 +204,13 @@ impl Engine {
                     (entity, output)
                 }
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffered(CONCURRENCY)
             .collect()
             .await;
         let mut outcomes = Vec::new();
         for (entity, output) in outputs {
             self.inner.watcher.watch(&entity.entity_ref, &output.read);
-            let processed = match output.processed {
-                Processed::Ok { entity: body, relations, children, mut warnings } => {
-                    let children = self.drop_claimed(&entity.entity_ref, children, &mut warnings);
-                    Processed::Ok { entity: body, relations, children, warnings }
-                }
-                failed => failed,
-            };
+            let processed = output.processed;
             let result_hash = processed.result_hash();
             if entity.result_hash.as_deref() == Some(result_hash.as_str()) {
                 continue;
@@ -251,43 +240,6 @@ impl Engine {
         Ok(claimed)
     }
 
-    /// Children whose ref another location already claims are not emitted; the Location gets a
-    /// warning naming both sides instead (Backstage only logs this).
-    fn drop_claimed(&self, parent: &str, children: Vec<UnprocessedEntity>, warnings: &mut Vec<Value>) -> Vec<UnprocessedEntity> {
-        let Some(lookup) = self.claims() else { return children };
-        children
-            .into_iter()
-            .filter(|child| match (lookup(&child.entity_ref), &child.location_key) {
-                (Some(existing), Some(new)) if &existing != new => {
-                    let message = format!(
-                        "Detected conflicting entityRef {} already referenced by {existing} and now also {new}",
-                        child.entity_ref
-                    );
-                    tracing::warn!(parent, "{message}");
-                    warnings.push(serde_json::json!({
-                        "type": "backstage.io/catalog-processing",
-                        "level": "warning",
-                        "message": format!("ConflictError: {message}"),
-                        "error": {"name": "ConflictError", "message": message},
-                    }));
-                    false
-                }
-                _ => true,
-            })
-            .collect()
-    }
-
-    fn claims(&self) -> Option<ClaimLookup> {
-        self.inner.claims.read().ok().and_then(|claims| claims.clone())
-    }
-
-    /// Installs the lookup used to detect conflicting claims before they reach the store.
-    pub fn set_claim_lookup(&self, lookup: ClaimLookup) {
-        if let Ok(mut claims) = self.inner.claims.write() {
-            *claims = Some(lookup);
-        }
-    }
-
     fn next_interval_ms(&self) -> i64 {
         match self.inner.config.processing_interval {
             None => i64::MAX / 4,
@@ -296,23 +248,29 @@ impl Engine {
         }
     }
 
-    /// Stitches what a write touched and re-schedules parents of conflicts.
-    async fn after_write(&self, report: WriteReport) -> Result<(), EngineError> {
-        let mut parents = Vec::new();
+    /// Stitches what a write touched. Conflicts were already recorded by the store as
+    /// warnings on the losing parent; they are logged here too.
+    async fn after_write(&self, mut report: WriteReport) -> Result<(), EngineError> {
         for conflict in &report.conflicts {
-            tracing::warn!(
-                entity = %conflict.entity_ref,
-                existing = ?conflict.existing_location_key,
-                new = ?conflict.new_location_key,
-                "Detected conflicting entityRef; the first location keeps it"
+            let existing = conflict.existing_location_key.as_deref().unwrap_or("another location");
+            let new = conflict.new_location_key.as_deref().unwrap_or("another location");
+            let message = format!(
+                "Detected conflicting entityRef {} already referenced by {existing} and now also {new}",
+                conflict.entity_ref
             );
+            tracing::warn!(parent = ?conflict.parent, "{message}");
+            // Backstage only logs conflicts; Portico also shows them on the losing Location.
             if let Parent::Entity(parent) = &conflict.parent {
-                parents.push(parent.clone());
+                let warning = serde_json::json!({
+                    "type": "backstage.io/catalog-processing",
+                    "level": "warning",
+                    "message": format!("ConflictError: {message}"),
+                    "error": { "name": "ConflictError", "message": message },
+                });
+                if self.inner.store.append_warnings(parent, vec![warning]).await? {
+                    report.stitch.push(parent.clone());
+                }
             }
-        }
-        if !parents.is_empty() {
-            // Their next processing sees the claim in the index and records a visible warning.
-            self.inner.store.schedule_now(&parents, now_millis() + 1_000).await?;
         }
         self.stitch_refs(report.stitch).await
     }

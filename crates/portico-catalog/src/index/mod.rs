@@ -21,9 +21,10 @@ mod search;
 mod splice;
 mod strings;
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use portico_store::{CatalogStore, FinalChange, FinalEntityRow, StoreError};
 use roaring::RoaringBitmap;
@@ -57,7 +58,12 @@ impl Hasher for IdHasher {
         self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // Multiplication alone leaves the low bits (the bucket index) as regular as the ids;
+        // fold the high bits back in (the murmur3 finalizer).
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 33)
     }
 }
 
@@ -141,11 +147,38 @@ pub(crate) struct KeyData {
     pub(crate) variants: IdMap<Vec<u32>>,
     /// Original value id → its lowercased value id, for originals that differ from it.
     pub(crate) lower_of: IdMap<u32>,
+    /// The distinct lowercased values laid out contiguously for substring search; built on the
+    /// first full-text query over this key and dropped whenever the set of values changes.
+    pub(crate) text: OnceLock<TextColumn>,
+}
+
+/// The values of one key as one text, `\0`-separated, so a substring search is one linear
+/// scan over contiguous memory instead of a pointer chase per value.
+#[derive(Debug, Default)]
+pub(crate) struct TextColumn {
+    pub(crate) text: String,
+    /// Start offset of each value in `text`.
+    pub(crate) starts: Vec<u32>,
+    /// The original value id of each value.
+    pub(crate) originals: Vec<u32>,
 }
 
 impl KeyData {
     fn lower_of(&self, original: u32) -> u32 {
         self.lower_of.get(&original).copied().unwrap_or(original)
+    }
+
+    pub(crate) fn text_column(&self, values: &Strings) -> &TextColumn {
+        self.text.get_or_init(|| {
+            let mut column = TextColumn::default();
+            for &original in self.by_original.keys() {
+                column.starts.push(column.text.len() as u32);
+                column.originals.push(original);
+                column.text.push_str(values.get(self.lower_of(original)));
+                column.text.push('\0');
+            }
+            column
+        })
     }
 }
 
@@ -223,8 +256,27 @@ impl ReadIndex {
     pub fn load(&mut self, rows: Vec<FinalEntityRow>, seq: i64) {
         *self = Self::new();
         self.slots.reserve(rows.len());
-        for row in rows {
-            self.upsert(row);
+        // Parsing and flattening dominate the cost and need no shared state: do them on every
+        // core, then insert in order.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let chunk = rows.len().div_ceil(threads).max(1);
+        let mut rows = rows;
+        let mut chunks = Vec::new();
+        while rows.len() > chunk {
+            let rest = rows.split_off(chunk);
+            chunks.push(rows);
+            rows = rest;
+        }
+        chunks.push(rows);
+        let prepared: Vec<Vec<Prepared>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| scope.spawn(move || chunk.into_iter().filter_map(prepare).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        });
+        for prepared in prepared.into_iter().flatten() {
+            self.insert(prepared);
         }
         self.last_seq = seq;
     }
@@ -296,7 +348,12 @@ impl ReadIndex {
             .iter()
             .flatten()
             .map(|s| {
-                s.body.len() + s.rows.len() * 12 + s.splices.len() * 12 + s.uid.len() + s.entity_ref.len() + 64
+                s.body.len()
+                    + s.rows.len() * 12
+                    + s.splices.len() * 12
+                    + s.uid.len()
+                    + s.entity_ref.len()
+                    + 64
             })
             .sum();
         let postings: usize = self
@@ -315,7 +372,8 @@ impl ReadIndex {
                     + (k.variants.capacity() + k.lower_of.capacity()) * 16
             })
             .sum();
-        slots + self.slots.capacity() * std::mem::size_of::<Option<Slot>>()
+        slots
+            + self.slots.capacity() * std::mem::size_of::<Option<Slot>>()
             + postings
             + self.keys.heap_bytes()
             + self.values.heap_bytes()
@@ -324,6 +382,13 @@ impl ReadIndex {
     }
 
     fn upsert(&mut self, row: FinalEntityRow) {
+        if let Some(prepared) = prepare(row) {
+            self.insert(prepared);
+        }
+    }
+
+    fn insert(&mut self, prepared: Prepared) {
+        let Prepared { row, search_rows, splices } = prepared;
         if let Some(previous) = self.by_uid.get(row.entity_id.as_str()).copied() {
             self.remove(previous);
         }
@@ -331,19 +396,6 @@ impl ReadIndex {
         if let Some(previous) = self.by_ref.get(row.entity_ref.as_str()).copied() {
             self.remove(previous);
         }
-        let value: serde_json::Value = match serde_json::from_str(&row.body) {
-            Ok(value) => value,
-            Err(error) => {
-                tracing::warn!(entity_ref = %row.entity_ref, %error, "final entity body is not JSON; not indexed");
-                return;
-            }
-        };
-        let search_rows = portico_model::flatten::search_rows(&value).unwrap_or_else(|error| {
-            tracing::warn!(entity_ref = %row.entity_ref, %error, "could not flatten final entity; it is served but not searchable");
-            Vec::new()
-        });
-        drop(value);
-
         let ordinal = match self.free.pop() {
             Some(ordinal) => ordinal,
             None => {
@@ -366,7 +418,13 @@ impl ReadIndex {
             let data = &mut self.key_data[key as usize];
             data.exists.insert(ordinal);
             if lower != NONE {
-                data.by_original.entry(original).or_insert(Postings::One(ordinal)).insert(ordinal);
+                match data.by_original.entry(original) {
+                    Entry::Occupied(mut entry) => entry.get_mut().insert(ordinal),
+                    Entry::Vacant(entry) => {
+                        entry.insert(Postings::One(ordinal));
+                        data.text.take();
+                    }
+                }
                 if original != lower {
                     data.lower_of.insert(original, lower);
                     let variants = data.variants.entry(lower).or_default();
@@ -382,7 +440,6 @@ impl ReadIndex {
 
         let uid: Arc<str> = Arc::from(row.entity_id);
         let entity_ref: Arc<str> = Arc::from(row.entity_ref);
-        let splices = splice::relation_splices(&row.body).into_boxed_slice();
         self.by_uid.insert(uid.clone(), ordinal);
         self.by_ref.insert(entity_ref.clone(), ordinal);
         self.live.insert(ordinal);
@@ -390,7 +447,7 @@ impl ReadIndex {
             uid,
             entity_ref,
             body: row.body.into_boxed_str(),
-            splices,
+            splices: splices.into_boxed_slice(),
             rows: rows.into_boxed_slice(),
         });
     }
@@ -408,6 +465,7 @@ impl ReadIndex {
             let emptied = data.by_original.get_mut(&row.original).is_some_and(|p| p.remove(ordinal));
             if emptied {
                 data.by_original.remove(&row.original);
+                data.text.take();
                 if row.original != row.lower {
                     data.lower_of.remove(&row.original);
                     if let Some(variants) = data.variants.get_mut(&row.lower) {
@@ -445,6 +503,30 @@ impl ReadIndex {
             _ => "",
         }
     }
+}
+
+/// An entity parsed and flattened, ready to insert.
+struct Prepared {
+    row: FinalEntityRow,
+    search_rows: Vec<portico_model::flatten::SearchRow>,
+    splices: Vec<Splice>,
+}
+
+/// Parses and flattens one entity; `None` (logged) when the body is not JSON.
+fn prepare(row: FinalEntityRow) -> Option<Prepared> {
+    let value: serde_json::Value = match serde_json::from_str(&row.body) {
+        Ok(value) => value,
+        Err(error) => {
+            tracing::warn!(entity_ref = %row.entity_ref, %error, "final entity body is not JSON; not indexed");
+            return None;
+        }
+    };
+    let search_rows = portico_model::flatten::search_rows(&value).unwrap_or_else(|error| {
+        tracing::warn!(entity_ref = %row.entity_ref, %error, "could not flatten final entity; it is served but not searchable");
+        Vec::new()
+    });
+    let splices = splice::relation_splices(&row.body);
+    Some(Prepared { row, search_rows, splices })
 }
 
 /// Builds an index from the store's current snapshot.

@@ -19,7 +19,10 @@ use super::{EntityView, ReadIndex};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntityFilter {
     /// The key exists (`values: None`) or has one of the values (compared case-insensitively).
-    Key { key: String, values: Option<Vec<String>> },
+    Key {
+        key: String,
+        values: Option<Vec<String>>,
+    },
     Not(Box<EntityFilter>),
     /// Any of the filters; an empty list constrains nothing.
     AnyOf(Vec<EntityFilter>),
@@ -174,8 +177,18 @@ impl ReadIndex {
             else {
                 continue;
             };
-            for (&original, postings) in &data.by_original {
-                if self.values.get(data.lower_of(original)).contains(term.as_str()) {
+            if term.contains('\0') {
+                continue;
+            }
+            let column = data.text_column(&self.values);
+            let mut last = usize::MAX;
+            for (at, _) in column.text.match_indices(term.as_str()) {
+                let value = column.starts.partition_point(|&start| start as usize <= at) - 1;
+                if value == last {
+                    continue;
+                }
+                last = value;
+                if let Some(postings) = data.by_original.get(&column.originals[value]) {
                     postings.union_into(&mut result);
                 }
             }
@@ -204,20 +217,12 @@ impl ReadIndex {
         let mut ordinals: Vec<u32> = if order.is_empty() {
             if set.len() as usize * 8 < self.by_ref.len() {
                 // Sparse: sorting the few matches beats walking every ref.
-                let mut keyed: Vec<(&str, u32)> = set
-                    .iter()
-                    .filter_map(|o| self.entity(o).map(|e| (e.entity_ref, o)))
-                    .collect();
+                let mut keyed: Vec<(&str, u32)> =
+                    set.iter().filter_map(|o| self.entity(o).map(|e| (e.entity_ref, o))).collect();
                 keyed.sort_unstable();
                 keyed.into_iter().skip(offset).take(take).map(|(_, o)| o).collect()
             } else {
-                self.by_ref
-                    .values()
-                    .filter(|&&o| set.contains(o))
-                    .skip(offset)
-                    .take(take)
-                    .copied()
-                    .collect()
+                self.by_ref.values().filter(|&&o| set.contains(o)).skip(offset).take(take).copied().collect()
             }
         } else {
             let key_ids: Vec<Option<u32>> = order.iter().map(|o| self.key_id(&o.field)).collect();

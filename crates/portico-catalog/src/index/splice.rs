@@ -57,7 +57,10 @@ fn write_target(raw: &str, out: &mut String) {
     } else if let Some((kind, namespace, name)) = parse_ref(raw) {
         // Without escapes the raw text is itself valid JSON string content, and so is any
         // slice of it cut at ':' or '/'.
-        let _ = write!(out, ",\"target\":{{\"kind\":\"{kind}\",\"namespace\":\"{namespace}\",\"name\":\"{name}\"}}");
+        let _ = write!(
+            out,
+            ",\"target\":{{\"kind\":\"{kind}\",\"namespace\":\"{namespace}\",\"name\":\"{name}\"}}"
+        );
     }
 }
 

@@ -72,7 +72,10 @@ impl Strings {
 
     /// Bytes held, for memory diagnostics.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.arena.capacity() + self.spans.capacity() * 8 + self.next.capacity() * 4 + self.heads.capacity() * 13
+        self.arena.capacity()
+            + self.spans.capacity() * 8
+            + self.next.capacity() * 4
+            + self.heads.capacity() * 13
     }
 }
 

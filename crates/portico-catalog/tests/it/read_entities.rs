@@ -21,7 +21,9 @@ async fn get_entities_returns_bare_array_in_ref_order() {
 #[tokio::test]
 async fn filter_params_are_ored_and_conditions_anded() {
     let api = api();
-    let reply = get(&api, "/entities?filter=kind=component,kind=api,spec.lifecycle=experimental&filter=kind=user").await;
+    let reply =
+        get(&api, "/entities?filter=kind=component,kind=api,spec.lifecycle=experimental&filter=kind=user")
+            .await;
     assert_eq!(sorted(reply.names()), strings(&["alice", "api-b", "bob", "website"]));
 }
 
@@ -172,7 +174,9 @@ async fn unknown_query_parameter_is_400_on_every_route() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
         assert_eq!(reply.message(), "Unknown query parameter 'foo'", "{uri}");
     }
-    let reply = crate::read_support::send(&api, "POST", "/entities/by-refs?foo=1", Some(r#"{"entityRefs":[]}"#)).await;
+    let reply =
+        crate::read_support::send(&api, "POST", "/entities/by-refs?foo=1", Some(r#"{"entityRefs":[]}"#))
+            .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 

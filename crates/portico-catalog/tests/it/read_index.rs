@@ -35,7 +35,8 @@ fn upsert_replaces_the_previous_version() {
     assert_eq!(index.last_seq(), 20);
     let title = EntityFilter::Key { key: "metadata.title".into(), values: Some(vec!["robert".into()]) };
     assert_eq!(names(&index, &title), vec!["user:default/bob".to_owned()]);
-    let body: serde_json::Value = serde_json::from_str(index.by_uid("u-11").expect("bob").body).expect("json");
+    let body: serde_json::Value =
+        serde_json::from_str(index.by_uid("u-11").expect("bob").body).expect("json");
     assert_eq!(body["metadata"]["title"], "Robert");
 }
 
@@ -52,7 +53,11 @@ fn upsert_with_a_ref_held_by_another_uid_replaces_it() {
 #[test]
 fn delete_removes_the_entity_from_every_structure() {
     let mut index = fixture_index();
-    index.apply(FinalChange::Delete { entity_id: "u-11".into(), entity_ref: "user:default/bob".into(), change_seq: 16 });
+    index.apply(FinalChange::Delete {
+        entity_id: "u-11".into(),
+        entity_ref: "user:default/bob".into(),
+        change_seq: 16,
+    });
     assert_eq!(index.len(), 14);
     assert!(index.by_uid("u-11").is_none());
     assert!(index.by_ref("user:default/bob").is_none());
@@ -63,13 +68,20 @@ fn delete_removes_the_entity_from_every_structure() {
     // The freed ordinal is reused by the next new entity.
     index.apply(FinalChange::Upsert(row(&user("carol", "u-20", "Carol"), 17)));
     assert_eq!(index.len(), 15);
-    assert_eq!(names(&index, &kind("USER")), vec!["user:default/alice".to_owned(), "user:default/carol".to_owned()]);
+    assert_eq!(
+        names(&index, &kind("USER")),
+        vec!["user:default/alice".to_owned(), "user:default/carol".to_owned()]
+    );
 }
 
 #[test]
 fn stale_changes_are_ignored() {
     let mut index = fixture_index();
-    index.apply(FinalChange::Delete { entity_id: "u-11".into(), entity_ref: "user:default/bob".into(), change_seq: 15 });
+    index.apply(FinalChange::Delete {
+        entity_id: "u-11".into(),
+        entity_ref: "user:default/bob".into(),
+        change_seq: 15,
+    });
     assert_eq!(index.len(), 15);
     assert_eq!(index.last_seq(), 15);
 }
@@ -83,7 +95,11 @@ fn filters_combine_as_set_operations() {
     ]);
     assert_eq!(
         names(&index, &not_components),
-        vec!["api:default/api-a".to_owned(), "domain:default/dom".to_owned(), "system:default/sys-1".to_owned()]
+        vec![
+            "api:default/api-a".to_owned(),
+            "domain:default/dom".to_owned(),
+            "system:default/sys-1".to_owned()
+        ]
     );
     assert_eq!(index.filter(&EntityFilter::AnyOf(vec![])).len(), 15);
 }

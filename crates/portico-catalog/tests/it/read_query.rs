@@ -11,7 +11,8 @@ fn encode(cursor: &str) -> String {
 }
 
 fn decode_cursor(cursor: &Value) -> Value {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(cursor.as_str().expect("string")).expect("base64");
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(cursor.as_str().expect("string")).expect("base64");
     serde_json::from_slice(&bytes).expect("json")
 }
 
@@ -41,7 +42,9 @@ async fn default_order_is_uid() {
 #[tokio::test]
 async fn cursor_walk_visits_every_entity_once() {
     let api = api();
-    for (limit, order) in [(4, ""), (4, "&orderField=metadata.name,desc"), (3, "&orderField=metadata.title,asc")] {
+    for (limit, order) in
+        [(4, ""), (4, "&orderField=metadata.name,desc"), (3, "&orderField=metadata.title,asc")]
+    {
         let query = format!("limit={limit}{order}");
         let mut reply = get(&api, &format!("/entities/by-query?{query}")).await;
         let mut seen = reply.names();
@@ -195,7 +198,10 @@ async fn query_parameters_are_validated() {
     for (query, message) in [
         ("limit=asdf", "request/query/limit must be integer"),
         ("orderField=metadata.uid,diagonal", "Invalid order field order, must be asc or desc"),
-        ("filter=%3D", "Invalid filter, '=' is not a valid statement (expected a string on the form a=b or a= or a)"),
+        (
+            "filter=%3D",
+            "Invalid filter, '=' is not a valid statement (expected a string on the form a=b or a= or a)",
+        ),
         ("fields=spec.x%5B0%5D", "invalid fields, array type fields are not supported"),
     ] {
         let reply = get(&api, &format!("/entities/by-query?{query}")).await;

@@ -25,7 +25,10 @@ async fn by_name_is_case_insensitive_and_404_mentions_name() {
     assert_eq!(reply.json["metadata"]["name"], "Lib-Core");
     let missing = get(&api, "/entities/by-name/component/default/Nope").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert_eq!(missing.message(), "No entity named 'Nope' found, with kind 'component' in namespace 'default'");
+    assert_eq!(
+        missing.message(),
+        "No entity named 'Nope' found, with kind 'component' in namespace 'default'"
+    );
 }
 
 #[tokio::test]
@@ -71,7 +74,8 @@ async fn by_refs_rejects_bad_bodies() {
 #[tokio::test]
 async fn by_refs_applies_filter_and_fields() {
     let api = api();
-    let body = r#"{"entityRefs":["component:default/service-a","api:default/api-a"],"fields":["metadata.name"]}"#;
+    let body =
+        r#"{"entityRefs":["component:default/service-a","api:default/api-a"],"fields":["metadata.name"]}"#;
     let reply = send(&api, "POST", "/entities/by-refs?filter=kind=Component", Some(body)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json, json!({"items": [{"metadata": {"name": "service-a"}}, null]}));

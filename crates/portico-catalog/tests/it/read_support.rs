@@ -28,7 +28,8 @@ pub fn row(body: &Value, seq: i64) -> FinalEntityRow {
 }
 
 fn entity(kind: &str, name: &str, uid: &str, extra_meta: Value, spec: Value, relations: Value) -> Value {
-    let mut metadata = json!({ "name": name, "namespace": "default", "uid": uid, "etag": format!("etag-{uid}") });
+    let mut metadata =
+        json!({ "name": name, "namespace": "default", "uid": uid, "etag": format!("etag-{uid}") });
     if let (Some(target), Some(extra)) = (metadata.as_object_mut(), extra_meta.as_object()) {
         for (k, v) in extra {
             target.insert(k.clone(), v.clone());
@@ -136,8 +137,22 @@ pub fn fixture() -> Vec<Value> {
         ),
         entity("System", "sys-1", "u-04", json!({}), json!({"owner": "team-a"}), json!([])),
         entity("Domain", "dom", "u-13", json!({}), json!({"owner": "team-a"}), json!([])),
-        entity("Resource", "db-1", "u-09", json!({}), json!({"type": "database", "owner": "team-b"}), json!([])),
-        entity("Location", "loc-1", "u-07", json!({}), json!({"type": "url", "target": "https://x/y.yaml"}), json!([])),
+        entity(
+            "Resource",
+            "db-1",
+            "u-09",
+            json!({}),
+            json!({"type": "database", "owner": "team-b"}),
+            json!([]),
+        ),
+        entity(
+            "Location",
+            "loc-1",
+            "u-07",
+            json!({}),
+            json!({"type": "url", "target": "https://x/y.yaml"}),
+            json!([]),
+        ),
     ]
 }
 
@@ -195,7 +210,8 @@ pub async fn send(api: &TestApi, method: &str, uri: &str, body: Option<&str>) ->
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    let json = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("json body") };
+    let json =
+        if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("json body") };
     Reply { status, headers, json }
 }
 
