@@ -28,7 +28,9 @@ pub enum AppError {
     Database(String),
     #[error(transparent)]
     Plugin(#[from] portico_plugin::PluginError),
-    #[error("could not listen on {addr}: {source} (is another process using the port? set backend.listen.port)")]
+    #[error(
+        "could not listen on {addr}: {source} (is another process using the port? set backend.listen.port)"
+    )]
     Listen { addr: String, source: std::io::Error },
 }
 
@@ -158,7 +160,8 @@ impl App {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .map_err(|source| AppError::Listen { addr: addr.clone(), source })?;
-        let local: SocketAddr = listener.local_addr().map_err(|source| AppError::Listen { addr: addr.clone(), source })?;
+        let local: SocketAddr =
+            listener.local_addr().map_err(|source| AppError::Listen { addr: addr.clone(), source })?;
         let handles = self.spawn_loops();
         tracing::info!("Portico is listening on http://{local}");
         let router = self.router.clone();

@@ -23,7 +23,10 @@ pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> 
                 SqlitePath::File(file) => {
                     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                         std::fs::create_dir_all(dir).map_err(|e| {
-                            AppError::Database(format!("could not create the folder {} for the SQLite file: {e}", dir.display()))
+                            AppError::Database(format!(
+                                "could not create the folder {} for the SQLite file: {e}",
+                                dir.display()
+                            ))
                         })?;
                     }
                     SqliteStore::open(file).await
@@ -35,7 +38,9 @@ pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> 
         }
         DatabaseConfig::Postgres { url } => {
             let store = PostgresStore::connect(url).await.map_err(|e| {
-                AppError::Database(format!("{e} (check backend.database.connection and that PostgreSQL is running)"))
+                AppError::Database(format!(
+                    "{e} (check backend.database.connection and that PostgreSQL is running)"
+                ))
             })?;
             store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
             Arc::new(store)

@@ -38,6 +38,10 @@ async fn main() {
     }
     drop(text);
     println!("before load: {}", rss());
+    let t = Instant::now();
+    let mut n = 0;
+    for r in rows.iter().take(20000) { let v: serde_json::Value = serde_json::from_str(&r.body).unwrap(); n += portico_model::flatten::search_rows(&v).unwrap().len(); }
+    println!("parse+flatten 20000: {:?} ({n} rows)", t.elapsed());
     let start = Instant::now();
     let mut index = ReadIndex::new();
     index.load(rows, 1);

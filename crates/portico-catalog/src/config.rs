@@ -93,10 +93,7 @@ impl Default for CatalogConfig {
 
 /// Backstage's default when `catalog.rules` is absent.
 fn default_rules() -> Vec<CatalogRule> {
-    vec![CatalogRule {
-        allow: vec!["Component".into(), "API".into(), "Location".into()],
-        locations: None,
-    }]
+    vec![CatalogRule { allow: vec!["Component".into(), "API".into(), "Location".into()], locations: None }]
 }
 
 impl CatalogConfig {
@@ -105,7 +102,11 @@ impl CatalogConfig {
         let base_dir = config.origin_dir("catalog.locations").map(Path::to_path_buf);
         if let Some(locations) = config.array("catalog.locations")? {
             for (i, value) in locations.iter().enumerate() {
-                out.locations.push(parse_location(value, &format!("catalog.locations[{i}]"), base_dir.as_deref())?);
+                out.locations.push(parse_location(
+                    value,
+                    &format!("catalog.locations[{i}]"),
+                    base_dir.as_deref(),
+                )?);
             }
         }
         if let Some(rules) = config.array("catalog.rules")? {
@@ -208,7 +209,10 @@ fn parse_location(value: &Value, key: &str, base_dir: Option<&Path>) -> Result<C
             .map(|(i, rule)| parse_rule(rule, &format!("{key}.rules[{i}]")))
             .collect::<Result<_, _>>()?,
         Some(_) => {
-            return Err(ConfigError::Invalid { key: format!("{key}.rules"), message: "must be a list".into() });
+            return Err(ConfigError::Invalid {
+                key: format!("{key}.rules"),
+                message: "must be a list".into(),
+            });
         }
     };
     Ok(ConfigLocation { kind, target, rules })

@@ -74,13 +74,19 @@ impl Plugin for CatalogPlugin {
             }
             processing.run(shutdown).await;
         });
-        registrar.background_loop("catalog index", follow_changes(index, store, changed, cx.shutdown.clone()));
+        registrar
+            .background_loop("catalog index", follow_changes(index, store, changed, cx.shutdown.clone()));
         Ok(())
     }
 }
 
 /// Keeps the read index current with the store's change feed.
-async fn follow_changes(index: SharedIndex, store: Arc<dyn CatalogStore>, changed: Arc<Notify>, mut shutdown: Shutdown) {
+async fn follow_changes(
+    index: SharedIndex,
+    store: Arc<dyn CatalogStore>,
+    changed: Arc<Notify>,
+    mut shutdown: Shutdown,
+) {
     loop {
         match index::catch_up(&index, store.as_ref()).await {
             Ok(0) => {}

@@ -94,7 +94,11 @@ impl Registrar {
     }
 
     /// A background loop, run until shutdown; the name is used in logs.
-    pub fn background_loop(&mut self, name: impl Into<String>, task: impl Future<Output = ()> + Send + 'static) {
+    pub fn background_loop(
+        &mut self,
+        name: impl Into<String>,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
         self.loops.push((name.into(), Box::pin(task)));
     }
 

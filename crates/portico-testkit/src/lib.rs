@@ -76,11 +76,15 @@ impl TestApp {
     /// Builds the app with files already written into `dir`.
     pub async fn start_in(dir: tempfile::TempDir, yaml: &str, database: TestDatabase) -> TestApp {
         let text = yaml.replace("${TEST_DIR}", &dir.path().to_string_lossy());
-        let mut config = Config::from_yaml_str(&text, dir.path(), &|name| std::env::var(name).ok()).expect("valid test config");
+        let mut config = Config::from_yaml_str(&text, dir.path(), &|name| std::env::var(name).ok())
+            .expect("valid test config");
         if config.get("backend.database").is_none() {
             let database_yaml = match &database {
                 TestDatabase::Sqlite => {
-                    format!("backend:\n  database:\n    client: better-sqlite3\n    connection: {}/portico.db\n", dir.path().display())
+                    format!(
+                        "backend:\n  database:\n    client: better-sqlite3\n    connection: {}/portico.db\n",
+                        dir.path().display()
+                    )
                 }
                 TestDatabase::Postgres(url) => {
                     let url = fresh_postgres_database(url).await;
@@ -175,5 +179,7 @@ pub fn write_file(dir: &Path, relative: &str, content: &str) -> PathBuf {
 
 /// Creates a scratch schema on the server and returns a URL whose connections use it.
 async fn fresh_postgres_database(url: &str) -> String {
-    portico_store_postgres::scratch_schema_url(url).await.expect("create a scratch schema on PostgreSQL for tests")
+    portico_store_postgres::scratch_schema_url(url)
+        .await
+        .expect("create a scratch schema on PostgreSQL for tests")
 }

@@ -11,7 +11,14 @@ fn main() -> ExitCode {
     let task = args.first().map(String::as_str).unwrap_or("help");
     let result = match task {
         "test" => test(&args[1..]),
-        "bench" => run("bash", &["bench/run.sh"].iter().map(|s| s.to_string()).chain(args[1..].iter().cloned()).collect::<Vec<_>>()),
+        "bench" => run(
+            "bash",
+            &["bench/run.sh"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(args[1..].iter().cloned())
+                .collect::<Vec<_>>(),
+        ),
         _ => {
             eprintln!("usage: cargo xtask test [test filters…] | cargo xtask bench [N…]");
             return ExitCode::from(2);
@@ -29,7 +36,8 @@ fn main() -> ExitCode {
 fn test(filters: &[String]) -> Result<(), String> {
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"])?;
-    let nextest = Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success());
+    let nextest =
+        Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success());
     let mut args: Vec<&str> = if nextest {
         vec!["nextest", "run", "--workspace", "--no-fail-fast"]
     } else {
@@ -46,6 +54,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 
 fn run(program: &str, args: &[String]) -> Result<(), String> {
     eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program).args(args).status().map_err(|e| format!("could not run {program}: {e}"))?;
+    let status =
+        Command::new(program).args(args).status().map_err(|e| format!("could not run {program}: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("`{program} {}` failed ({status})", args.join(" "))) }
 }

@@ -18,7 +18,8 @@ async fn app_with_registered_location(database: TestDatabase) -> (TestApp, Strin
     let yaml = "catalog:\n  allowedLocationTypes: [url, file]\n";
     let app = TestApp::start_on(yaml, database).await;
     let file = app.write("repo/catalog-info.yaml", &format!("{}---\n{}", component("a"), component("b")));
-    let response = app.post("/api/catalog/locations", json!({"type": "file", "target": file.to_string_lossy()})).await;
+    let response =
+        app.post("/api/catalog/locations", json!({"type": "file", "target": file.to_string_lossy()})).await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     let body = response.json();
     assert_eq!(body["entities"], json!([]));
@@ -44,7 +45,10 @@ async fn locations_can_be_registered_listed_fetched_and_deleted() {
         let deleted = app.delete(&format!("/api/catalog/locations/{id}")).await;
         assert_eq!(deleted.status, StatusCode::NO_CONTENT);
         app.settle().await;
-        assert!(app.entity("component:default/a").await.is_none(), "deleting a location removes its subtree at once");
+        assert!(
+            app.entity("component:default/a").await.is_none(),
+            "deleting a location removes its subtree at once"
+        );
         assert!(app.entity("component:default/b").await.is_none());
         let all = app.get_json("/api/catalog/entities").await;
         assert_eq!(all, json!([]), "nothing is left: {all:#}");
@@ -59,7 +63,8 @@ async fn locations_can_be_registered_listed_fetched_and_deleted() {
 async fn registering_the_same_location_twice_is_a_conflict() {
     let (app, _) = app_with_registered_location(TestDatabase::Sqlite).await;
     let target = app.path("repo/catalog-info.yaml");
-    let again = app.post("/api/catalog/locations", json!({"type": "file", "target": target.to_string_lossy()})).await;
+    let again =
+        app.post("/api/catalog/locations", json!({"type": "file", "target": target.to_string_lossy()})).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(again.json()["error"]["name"], "ConflictError");
 }
@@ -67,7 +72,9 @@ async fn registering_the_same_location_twice_is_a_conflict() {
 #[tokio::test]
 async fn location_body_with_unknown_key_is_rejected_and_nothing_stored() {
     let app = TestApp::start("catalog:\n  allowedLocationTypes: [url, file]\n").await;
-    let response = app.post("/api/catalog/locations", json!({"typez": "url", "target": "https://example.com/a.yaml"})).await;
+    let response = app
+        .post("/api/catalog/locations", json!({"typez": "url", "target": "https://example.com/a.yaml"}))
+        .await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     let body = response.json();
     assert_eq!(body["error"]["name"], "InputError");
@@ -82,7 +89,10 @@ async fn only_url_locations_are_registrable_by_default() {
     let app = TestApp::start("").await;
     let response = app.post("/api/catalog/locations", json!({"type": "file", "target": "/etc/passwd"})).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
-    assert_eq!(response.json()["error"]["message"], r#"Registered locations must be of an allowed type ["url"]"#);
+    assert_eq!(
+        response.json()["error"]["message"],
+        r#"Registered locations must be of an allowed type ["url"]"#
+    );
 }
 
 #[tokio::test]
@@ -109,7 +119,9 @@ async fn dry_run_processes_without_storing() {
 #[tokio::test]
 async fn readonly_mode_refuses_location_changes_but_allows_the_rest() {
     let app = TestApp::start("catalog:\n  readonly: true\n").await;
-    let response = app.post("/api/catalog/locations", json!({"type": "url", "target": "https://example.com/a.yaml"})).await;
+    let response = app
+        .post("/api/catalog/locations", json!({"type": "url", "target": "https://example.com/a.yaml"}))
+        .await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert!(response.json()["error"]["message"].as_str().unwrap().contains("not allowed in readonly"));
     let delete = app.delete("/api/catalog/locations/00000000-0000-4000-8000-000000000000").await;
@@ -122,7 +134,9 @@ async fn readonly_mode_refuses_location_changes_but_allows_the_rest() {
 #[tokio::test]
 async fn refresh_answers_200_for_known_and_404_for_unknown_entities() {
     let (app, _) = app_with_registered_location(TestDatabase::Sqlite).await;
-    let ok = app.post("/api/catalog/refresh", json!({"entityRef": "component:default/a", "authorizationToken": "t"})).await;
+    let ok = app
+        .post("/api/catalog/refresh", json!({"entityRef": "component:default/a", "authorizationToken": "t"}))
+        .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
     let missing = app.post("/api/catalog/refresh", json!({"entityRef": "component:default/nope"})).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -165,38 +179,71 @@ async fn ancestry_lists_the_entity_then_its_parents() {
 #[tokio::test]
 async fn validate_entity_accepts_valid_and_reports_invalid_entities() {
     let app = TestApp::start("").await;
-    let entity: Value = serde_json::from_str(&serde_json::to_string(&json!({
-        "apiVersion": "backstage.io/v1alpha1", "kind": "Component",
-        "metadata": {"name": "v"}, "spec": {"type": "service", "lifecycle": "production", "owner": "team"}
-    })).unwrap()).unwrap();
-    let ok = app.post("/api/catalog/validate-entity", json!({"entity": entity, "location": "url:https://example.com/c.yaml"})).await;
+    let entity: Value = serde_json::from_str(
+        &serde_json::to_string(&json!({
+            "apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+            "metadata": {"name": "v"}, "spec": {"type": "service", "lifecycle": "production", "owner": "team"}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let ok = app
+        .post(
+            "/api/catalog/validate-entity",
+            json!({"entity": entity, "location": "url:https://example.com/c.yaml"}),
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
     assert!(ok.body.is_empty());
 
     let mut broken = entity.clone();
     broken["spec"].as_object_mut().unwrap().remove("owner");
-    let invalid = app.post("/api/catalog/validate-entity", json!({"entity": broken, "location": "url:https://example.com/c.yaml"})).await;
+    let invalid = app
+        .post(
+            "/api/catalog/validate-entity",
+            json!({"entity": broken, "location": "url:https://example.com/c.yaml"}),
+        )
+        .await;
     assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
     let errors = invalid.json()["errors"].clone();
     assert!(errors[0]["message"].as_str().unwrap().contains("owner"), "{errors:#}");
 
-    let null_location = app.post("/api/catalog/validate-entity", json!({"entity": entity, "location": null})).await;
+    let null_location =
+        app.post("/api/catalog/validate-entity", json!({"entity": entity, "location": null})).await;
     assert_eq!(null_location.status, StatusCode::BAD_REQUEST);
     assert!(null_location.json()["errors"][0]["message"].as_str().unwrap().contains("Malformed request:"));
 
-    let null_entity = app.post("/api/catalog/validate-entity", json!({"entity": null, "location": "url:https://example.com/c.yaml"})).await;
+    let null_entity = app
+        .post(
+            "/api/catalog/validate-entity",
+            json!({"entity": null, "location": "url:https://example.com/c.yaml"}),
+        )
+        .await;
     assert_eq!(null_entity.status, StatusCode::BAD_REQUEST);
-    assert!(null_entity.json()["errors"][0]["message"].as_str().unwrap().contains("<root> must be object - type: object"));
+    assert!(
+        null_entity.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("<root> must be object - type: object")
+    );
 
-    let file_location = app.post("/api/catalog/validate-entity", json!({"entity": entity, "location": "file:/x.yaml"})).await;
+    let file_location =
+        app.post("/api/catalog/validate-entity", json!({"entity": entity, "location": "file:/x.yaml"})).await;
     assert_eq!(file_location.status, StatusCode::BAD_REQUEST);
-    assert!(file_location.json()["errors"][0]["message"].as_str().unwrap().starts_with("Invalid location ref file:/x.yaml"));
+    assert!(
+        file_location.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid location ref file:/x.yaml")
+    );
 }
 
 #[tokio::test]
 async fn analyze_location_rejects_a_target_that_is_not_a_url() {
     let app = TestApp::start("").await;
-    let response = app.post("/api/catalog/analyze-location", json!({"location": {"type": "url", "target": "not a url"}})).await;
+    let response = app
+        .post("/api/catalog/analyze-location", json!({"location": {"type": "url", "target": "not a url"}}))
+        .await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.json()["error"]["message"], "The given location.target is not a URL");
 }
@@ -216,7 +263,11 @@ async fn health_readiness_openapi_and_unknown_routes() {
 #[tokio::test]
 async fn unknown_query_parameters_are_rejected() {
     let app = TestApp::start("").await;
-    for uri in ["/api/catalog/entities?foo=1", "/api/catalog/locations?foo=1", "/api/catalog/entity-facets?facet=kind&foo=1"] {
+    for uri in [
+        "/api/catalog/entities?foo=1",
+        "/api/catalog/locations?foo=1",
+        "/api/catalog/entity-facets?facet=kind&foo=1",
+    ] {
         let response = app.get(uri).await;
         assert_eq!(response.status, StatusCode::BAD_REQUEST, "{uri}");
         assert_eq!(response.json()["error"]["name"], "InputError");
@@ -232,7 +283,12 @@ async fn status_items_of_a_served_location_show_unreadable_targets() {
         "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: partial\nspec:\n  targets: [./missing.yaml, ./present.yaml]\n",
     );
     write_file(dir.path(), "present.yaml", &component("present"));
-    let app = TestApp::start_in(dir, &config_with_locations(&[("file", &index.to_string_lossy())]), TestDatabase::Sqlite).await;
+    let app = TestApp::start_in(
+        dir,
+        &config_with_locations(&[("file", &index.to_string_lossy())]),
+        TestDatabase::Sqlite,
+    )
+    .await;
     app.settle().await;
     assert!(app.entity("component:default/present").await.is_some());
     let location = app.entity("location:default/partial").await.unwrap();

@@ -26,7 +26,9 @@ async fn ingest(files: &[(&str, &[u8])], extra_config: &str) -> TestApp {
     let index = write_file(
         dir.path(),
         "index.yaml",
-        &format!("apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: bad-input\nspec:\n  targets:\n{targets}"),
+        &format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: bad-input\nspec:\n  targets:\n{targets}"
+        ),
     );
     let good = write_file(dir.path(), "good/catalog-info.yaml", &component("good-neighbour"));
     let yaml = format!(
@@ -77,11 +79,21 @@ async fn an_invalid_entity_is_rejected_with_backstage_message_while_siblings_lan
 #[tokio::test]
 async fn a_file_over_the_size_limit_is_refused() {
     let big = format!("{}\n# {}\n", component("too-big"), "x".repeat(5_000));
-    let app = ingest(&[("big.yaml", big.as_bytes()), ("fine.yaml", component("fine").as_bytes())], "  limits:\n    maxReadBytes: 2000\n").await;
+    let app = ingest(
+        &[("big.yaml", big.as_bytes()), ("fine.yaml", component("fine").as_bytes())],
+        "  limits:\n    maxReadBytes: 2000\n",
+    )
+    .await;
     assert!(app.entity("component:default/too-big").await.is_none());
-    assert!(app.entity("component:default/fine").await.is_some(), "the other target of the same Location lands");
+    assert!(
+        app.entity("component:default/fine").await.is_some(),
+        "the other target of the same Location lands"
+    );
     let problems = location_problems(&app).await;
-    assert!(problems.iter().any(|p| p.contains("big.yaml") && p.contains("larger than the limit")), "{problems:#?}");
+    assert!(
+        problems.iter().any(|p| p.contains("big.yaml") && p.contains("larger than the limit")),
+        "{problems:#?}"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +118,12 @@ async fn a_symlink_escaping_the_location_folder_is_refused() {
         "api.yaml",
         "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: linked\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team\n  definition:\n    $text: ./link.txt\n",
     );
-    let app = TestApp::start_in(dir, &config_with_locations(&[("file", &file.to_string_lossy())]), TestDatabase::Sqlite).await;
+    let app = TestApp::start_in(
+        dir,
+        &config_with_locations(&[("file", &file.to_string_lossy())]),
+        TestDatabase::Sqlite,
+    )
+    .await;
     app.settle().await;
     assert!(app.entity("api:default/linked").await.is_none());
     let roots = app.get_json("/api/catalog/entities?filter=kind=location").await;
@@ -117,7 +134,8 @@ async fn a_symlink_escaping_the_location_folder_is_refused() {
 
 #[tokio::test]
 async fn a_url_location_to_a_host_not_allowed_is_refused() {
-    let app = TestApp::start(&config_with_locations(&[("url", "http://127.0.0.1:9/catalog-info.yaml")])).await;
+    let app =
+        TestApp::start(&config_with_locations(&[("url", "http://127.0.0.1:9/catalog-info.yaml")])).await;
     app.settle().await;
     let roots = app.get_json("/api/catalog/entities?filter=kind=location").await;
     let messages: Vec<String> = roots.as_array().unwrap().iter().flat_map(status_messages).collect();
@@ -183,7 +201,8 @@ async fn an_unknown_kind_is_reported_and_not_served() {
     // Rules that allow the kind, so that it reaches kind validation (with Backstage's default
     // rules the whole file would be refused as "not of an allowed kind").
     let dir = tempfile::tempdir().unwrap();
-    let ship = "apiVersion: backstage.io/v1alpha1\nkind: Spaceship\nmetadata:\n  name: enterprise\nspec: {}\n";
+    let ship =
+        "apiVersion: backstage.io/v1alpha1\nkind: Spaceship\nmetadata:\n  name: enterprise\nspec: {}\n";
     let file = write_file(dir.path(), "ships.yaml", &format!("{ship}---\n{}", component("crew")));
     let yaml = format!(
         "catalog:\n  rules:\n    - allow: [Component, Location, Spaceship]\n  locations:\n    - type: file\n      target: {}\n",
@@ -196,7 +215,9 @@ async fn an_unknown_kind_is_reported_and_not_served() {
     let roots = app.get_json("/api/catalog/entities?filter=kind=location").await;
     let messages: Vec<String> = roots.as_array().unwrap().iter().flat_map(status_messages).collect();
     assert!(
-        messages.iter().any(|m| m.contains("ships.yaml:1:1") && m.contains("No processor recognized the entity")),
+        messages
+            .iter()
+            .any(|m| m.contains("ships.yaml:1:1") && m.contains("No processor recognized the entity")),
         "{messages:#?}"
     );
 }
@@ -211,4 +232,3 @@ async fn status_and_relations_in_yaml_fail_processing() {
     let all: Value = app.get_json("/api/catalog/entities?filter=metadata.name=sneaky").await;
     assert_eq!(all, serde_json::json!([]));
 }
-

@@ -50,7 +50,11 @@ async fn demo_catalog_ingests_with_only_the_problems_backstage_has() {
         // Every other entity is clean.
         for entity in entities.as_array().unwrap() {
             if entity["metadata"]["name"] != "example-apis" {
-                assert!(entity.get("status").is_none(), "unexpected status on {}", entity["metadata"]["name"]);
+                assert!(
+                    entity.get("status").is_none(),
+                    "unexpected status on {}",
+                    entity["metadata"]["name"]
+                );
             }
         }
     }
@@ -71,7 +75,11 @@ async fn demo_relations_are_present_on_both_sides() {
     let system = app.entity("system:default/audio-playback").await.expect("system");
     let domain_ref = format!("domain:default/{}", system["spec"]["domain"].as_str().unwrap());
     assert!(has_relation(&system, "partOf", &domain_ref));
-    assert!(has_relation(&app.entity(&domain_ref).await.unwrap(), "hasPart", "system:default/audio-playback"));
+    assert!(has_relation(
+        &app.entity(&domain_ref).await.unwrap(),
+        "hasPart",
+        "system:default/audio-playback"
+    ));
 
     let user = app.entity("user:default/breanna.davison").await.expect("user");
     let memberships: Vec<&Value> =
@@ -86,7 +94,10 @@ async fn demo_relations_are_present_on_both_sides() {
     // Annotations set by ingestion.
     let annotations = &artist_lookup["metadata"]["annotations"];
     let location = annotations["backstage.io/managed-by-location"].as_str().unwrap();
-    assert!(location.starts_with("file:") && location.ends_with("artist-lookup-component.yaml"), "{location}");
+    assert!(
+        location.starts_with("file:") && location.ends_with("artist-lookup-component.yaml"),
+        "{location}"
+    );
     let origin = annotations["backstage.io/managed-by-origin-location"].as_str().unwrap();
     assert!(origin.ends_with("all.yaml"), "{origin}");
 }
@@ -110,7 +121,12 @@ async fn json_and_yaml_placeholders_are_parsed() {
         "catalog-info.yaml",
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c\nspec:\n  type: service\n  lifecycle: production\n  owner: team\n  extra:\n    fromJson: {$json: ./data.json}\n    fromYaml: {$yaml: ./data.yaml}\n    keepRef: {$ref: '#/x'}\n",
     );
-    let app = TestApp::start_in(dir, &config_with_locations(&[("file", &root.to_string_lossy())]), TestDatabase::Sqlite).await;
+    let app = TestApp::start_in(
+        dir,
+        &config_with_locations(&[("file", &root.to_string_lossy())]),
+        TestDatabase::Sqlite,
+    )
+    .await;
     app.settle().await;
     let entity = app.entity("component:default/c").await.expect("component");
     assert_eq!(entity["spec"]["extra"]["fromJson"], json!({"a": [1, 2]}));
@@ -127,8 +143,14 @@ fn component(name: &str, owner: &str) -> String {
 #[tokio::test]
 async fn a_removed_entity_is_deleted_as_an_orphan_by_default() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_file(dir.path(), "c.yaml", &format!("{}---\n{}", component("a", "t"), component("b", "t")));
-    let app = TestApp::start_in(dir, &config_with_locations(&[("file", &file.to_string_lossy())]), TestDatabase::Sqlite).await;
+    let file =
+        write_file(dir.path(), "c.yaml", &format!("{}---\n{}", component("a", "t"), component("b", "t")));
+    let app = TestApp::start_in(
+        dir,
+        &config_with_locations(&[("file", &file.to_string_lossy())]),
+        TestDatabase::Sqlite,
+    )
+    .await;
     app.settle().await;
     assert!(app.entity("component:default/b").await.is_some());
     std::fs::write(&file, component("a", "t")).unwrap();
@@ -143,8 +165,10 @@ async fn a_removed_entity_is_deleted_as_an_orphan_by_default() {
 #[tokio::test]
 async fn orphans_are_kept_and_marked_with_orphan_strategy_keep() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_file(dir.path(), "c.yaml", &format!("{}---\n{}", component("a", "t"), component("b", "t")));
-    let yaml = format!("{}  orphanStrategy: keep\n", config_with_locations(&[("file", &file.to_string_lossy())]));
+    let file =
+        write_file(dir.path(), "c.yaml", &format!("{}---\n{}", component("a", "t"), component("b", "t")));
+    let yaml =
+        format!("{}  orphanStrategy: keep\n", config_with_locations(&[("file", &file.to_string_lossy())]));
     let app = TestApp::start_in(dir, &yaml, TestDatabase::Sqlite).await;
     app.settle().await;
     std::fs::write(&file, component("a", "t")).unwrap();
@@ -152,7 +176,8 @@ async fn orphans_are_kept_and_marked_with_orphan_strategy_keep() {
     app.settle().await;
     let orphan = app.entity("component:default/b").await.expect("orphan kept");
     assert_eq!(orphan["metadata"]["annotations"]["backstage.io/orphan"], "true");
-    let filtered = app.get_json("/api/catalog/entities?filter=metadata.annotations.backstage.io/orphan=true").await;
+    let filtered =
+        app.get_json("/api/catalog/entities?filter=metadata.annotations.backstage.io/orphan=true").await;
     assert_eq!(filtered.as_array().unwrap().len(), 1);
 }
 
@@ -160,7 +185,12 @@ async fn orphans_are_kept_and_marked_with_orphan_strategy_keep() {
 async fn a_failing_entity_keeps_its_last_good_version_with_the_error_in_status() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_file(dir.path(), "c.yaml", &component("a", "t"));
-    let app = TestApp::start_in(dir, &config_with_locations(&[("file", &file.to_string_lossy())]), TestDatabase::Sqlite).await;
+    let app = TestApp::start_in(
+        dir,
+        &config_with_locations(&[("file", &file.to_string_lossy())]),
+        TestDatabase::Sqlite,
+    )
+    .await;
     app.settle().await;
     // Owner is required: the new version is invalid.
     std::fs::write(&file, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: a\n  description: new\nspec:\n  type: service\n  lifecycle: production\n").unwrap();
@@ -177,7 +207,8 @@ async fn an_entity_in_two_locations_stays_with_the_first_and_the_conflict_is_vis
     let dir = tempfile::tempdir().unwrap();
     let first = write_file(dir.path(), "first.yaml", &component("shared", "first-team"));
     let second = write_file(dir.path(), "second/catalog.yaml", &component("shared", "second-team"));
-    let yaml = config_with_locations(&[("file", &first.to_string_lossy()), ("file", &second.to_string_lossy())]);
+    let yaml =
+        config_with_locations(&[("file", &first.to_string_lossy()), ("file", &second.to_string_lossy())]);
     let app = TestApp::start_in(dir, &yaml, TestDatabase::Sqlite).await;
     app.settle().await;
     let entity = app.entity("component:default/shared").await.expect("served once");
@@ -185,8 +216,13 @@ async fn an_entity_in_two_locations_stays_with_the_first_and_the_conflict_is_vis
     assert!(status_messages(&entity).is_empty(), "a conflict is not an error on the entity");
     // The losing location shows the conflict.
     let locations = app.get_json("/api/catalog/entities?filter=kind=location").await;
-    let conflicts: Vec<String> =
-        locations.as_array().unwrap().iter().flat_map(status_messages).filter(|m| m.contains("conflicting")).collect();
+    let conflicts: Vec<String> = locations
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(status_messages)
+        .filter(|m| m.contains("conflicting"))
+        .collect();
     assert_eq!(conflicts.len(), 1, "{locations:#}");
     assert!(conflicts[0].contains("second/catalog.yaml"), "{conflicts:?}");
 }
@@ -195,16 +231,21 @@ async fn an_entity_in_two_locations_stays_with_the_first_and_the_conflict_is_vis
 async fn editing_a_file_is_reflected_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let file = write_file(dir.path(), "c.yaml", &component("live", "before"));
-    let mut app = TestApp::start_in(dir, &config_with_locations(&[("file", &file.to_string_lossy())]), TestDatabase::Sqlite).await;
+    let mut app = TestApp::start_in(
+        dir,
+        &config_with_locations(&[("file", &file.to_string_lossy())]),
+        TestDatabase::Sqlite,
+    )
+    .await;
     let _loops = app.app.spawn_loops();
     let wait_for = |owner: &'static str| {
         let app = &app;
         async move {
             for _ in 0..100 {
-                if let Some(entity) = app.entity("component:default/live").await {
-                    if entity["spec"]["owner"] == owner {
-                        return true;
-                    }
+                if let Some(entity) = app.entity("component:default/live").await
+                    && entity["spec"]["owner"] == owner
+                {
+                    return true;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -227,7 +268,8 @@ async fn registered_locations_survive_a_restart() {
         db.display()
     );
     let app = TestApp::start_in(dir, &yaml, TestDatabase::Sqlite).await;
-    let created = app.post("/api/catalog/locations", json!({"type": "file", "target": file.to_string_lossy()})).await;
+    let created =
+        app.post("/api/catalog/locations", json!({"type": "file", "target": file.to_string_lossy()})).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     app.settle().await;
     assert!(app.entity("component:default/registered").await.is_some());
@@ -236,7 +278,10 @@ async fn registered_locations_survive_a_restart() {
     let locations = second.get_json("/api/catalog/locations").await;
     assert_eq!(locations.as_array().unwrap().len(), 1, "{locations:#}");
     assert_eq!(locations[0]["data"]["target"], file.to_string_lossy().as_ref());
-    assert!(second.entity("component:default/registered").await.is_some(), "entities are served right after start");
+    assert!(
+        second.entity("component:default/registered").await.is_some(),
+        "entities are served right after start"
+    );
 }
 
 #[tokio::test]
@@ -244,7 +289,8 @@ async fn a_url_location_is_read_from_an_allowed_host() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let body = component("remote", "web-team");
-    let server = axum::Router::new().route("/repo/catalog-info.yaml", axum::routing::get(move || async move { body }));
+    let server =
+        axum::Router::new().route("/repo/catalog-info.yaml", axum::routing::get(move || async move { body }));
     tokio::spawn(async move { axum::serve(listener, server).await.unwrap() });
     let target = format!("http://127.0.0.1:{port}/repo/catalog-info.yaml");
     let yaml = format!(
@@ -265,7 +311,10 @@ async fn catalog_rules_reject_a_disallowed_kind_for_the_whole_file() {
     let file = write_file(
         dir.path(),
         "org.yaml",
-        &format!("{}---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: g\nspec:\n  type: team\n  children: []\n", component("c", "g")),
+        &format!(
+            "{}---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: g\nspec:\n  type: team\n  children: []\n",
+            component("c", "g")
+        ),
     );
     // Default rules: Component, API and Location only.
     let yaml = format!("catalog:\n  locations:\n    - type: file\n      target: {}\n", file.display());
@@ -275,7 +324,10 @@ async fn catalog_rules_reject_a_disallowed_kind_for_the_whole_file() {
     let roots = app.get_json("/api/catalog/entities?filter=kind=location").await;
     let messages: Vec<String> = roots.as_array().unwrap().iter().flat_map(status_messages).collect();
     assert!(
-        messages.iter().any(|m| m.contains("group:default/g") && m.contains("is not of an allowed kind for that location")),
+        messages
+            .iter()
+            .any(|m| m.contains("group:default/g")
+                && m.contains("is not of an allowed kind for that location")),
         "{messages:#?}"
     );
 }

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use portico_model::fields::FieldProjection;
 use portico_web::{ApiError, ApiResult};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::query::{
     Cursor, FullTextFilter, ParamType, Params, encode_after, parse_fields, parse_filter, parse_integer,

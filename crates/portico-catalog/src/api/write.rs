@@ -102,7 +102,11 @@ fn entity_by_ref(index: &SharedIndex, entity_ref: &str) -> Option<Value> {
 
 // ----- entities
 
-async fn delete_entity(State(api): State<WriteApi>, Path(uid): Path<String>, RawQuery(query): RawQuery) -> ApiResult<StatusCode> {
+async fn delete_entity(
+    State(api): State<WriteApi>,
+    Path(uid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<StatusCode> {
     check_query(&query, &[])?;
     api.engine.delete_entity(&uid).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -122,13 +126,19 @@ async fn ancestry(
     for (entity_ref, parents) in api.engine.ancestry(&root).await? {
         // Only parents that are served appear, as in Backstage.
         let Some(entity) = entity_by_ref(&api.index, &entity_ref) else { continue };
-        let parents: Vec<&String> = parents.iter().filter(|p| entity_by_ref(&api.index, p).is_some()).collect();
+        let parents: Vec<&String> =
+            parents.iter().filter(|p| entity_by_ref(&api.index, p).is_some()).collect();
         items.push(json!({ "entity": entity, "parentEntityRefs": parents }));
     }
     Ok(Json(json!({ "rootEntityRef": root, "items": items })))
 }
 
-async fn refresh(State(api): State<WriteApi>, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> ApiResult<StatusCode> {
+async fn refresh(
+    State(api): State<WriteApi>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
     check_query(&query, &[])?;
     let body = json_object_body(&headers, &body)?;
     for key in body.keys() {
@@ -139,7 +149,8 @@ async fn refresh(State(api): State<WriteApi>, RawQuery(query): RawQuery, headers
     let Some(Value::String(entity_ref)) = body.get("entityRef") else {
         return Err(ApiError::input("Malformed request: entityRef must be a string"));
     };
-    let parsed = EntityRef::parse(entity_ref, RefDefaults::default()).map_err(|e| ApiError::input(e.message))?;
+    let parsed =
+        EntityRef::parse(entity_ref, RefDefaults::default()).map_err(|e| ApiError::input(e.message))?;
     api.engine.refresh(&parsed.canonical()).await?;
     Ok(StatusCode::OK)
 }
@@ -188,14 +199,17 @@ async fn create_location(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let params = check_query(&query, &["dryRun"])?;
-    let dry_run = params.get("dryRun").is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"));
+    let dry_run = params
+        .get("dryRun")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"));
     let body = json_object_body(&headers, &body)?;
     for key in body.keys() {
         if !matches!(key.as_str(), "type" | "target" | "presence") {
             return Err(ApiError::input(format!("Malformed request: unknown property '{key}'")));
         }
     }
-    let (Some(Value::String(kind)), Some(Value::String(target))) = (body.get("type"), body.get("target")) else {
+    let (Some(Value::String(kind)), Some(Value::String(target))) = (body.get("type"), body.get("target"))
+    else {
         return Err(ApiError::input("Malformed request: type and target must be strings"));
     };
     let allowed = &api.engine.config().allowed_location_types;
@@ -228,7 +242,11 @@ async fn list_locations(State(api): State<WriteApi>, RawQuery(query): RawQuery) 
     Ok(Json(Value::Array(locations.iter().map(|l| json!({ "data": location_json(l) })).collect())))
 }
 
-async fn get_location(State(api): State<WriteApi>, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+async fn get_location(
+    State(api): State<WriteApi>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
     check_query(&query, &[])?;
     match api.engine.location(&id).await? {
         Some(location) => Ok(Json(location_json(&location))),
@@ -236,7 +254,11 @@ async fn get_location(State(api): State<WriteApi>, Path(id): Path<String>, RawQu
     }
 }
 
-async fn delete_location(State(api): State<WriteApi>, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<StatusCode> {
+async fn delete_location(
+    State(api): State<WriteApi>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<StatusCode> {
     check_query(&query, &[])?;
     if api.readonly {
         return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
@@ -269,7 +291,12 @@ async fn location_by_entity(
 
 /// Analyses a repository url for import. Portico reads the descriptor at the given url (or
 /// `catalog-info.yaml` beside it) and reports the entities in it; it does not infer new ones.
-async fn analyze_location(State(api): State<WriteApi>, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
+async fn analyze_location(
+    State(api): State<WriteApi>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     check_query(&query, &[])?;
     let body = json_object_body(&headers, &body)?;
     let target = body

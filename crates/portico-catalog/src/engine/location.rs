@@ -110,7 +110,10 @@ impl Problem {
 }
 
 /// Splits a descriptor file into its object documents (with where they start) and problems.
-pub fn split_documents(file: &str, bytes: &[u8]) -> (Vec<(Value, Position, portico_model::yaml::YamlDocument)>, Vec<Problem>) {
+pub fn split_documents(
+    file: &str,
+    bytes: &[u8],
+) -> (Vec<(Value, Position, portico_model::yaml::YamlDocument)>, Vec<Problem>) {
     let mut problems = Vec::new();
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -119,7 +122,10 @@ pub fn split_documents(file: &str, bytes: &[u8]) -> (Vec<(Value, Position, porti
             problems.push(Problem::new(
                 file,
                 Some(Position { line, column: 1 }),
-                SerializedError::input(format!("the file is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to())),
+                SerializedError::input(format!(
+                    "the file is not valid UTF-8 (invalid byte at offset {})",
+                    e.valid_up_to()
+                )),
             ));
             return (Vec::new(), problems);
         }
@@ -137,7 +143,10 @@ pub fn split_documents(file: &str, bytes: &[u8]) -> (Vec<(Value, Position, porti
                     problems.push(Problem::new(
                         file,
                         Some(document.start),
-                        SerializedError::input(format!("Expected object at root, got {}", json_type(&document.value))),
+                        SerializedError::input(format!(
+                            "Expected object at root, got {}",
+                            json_type(&document.value)
+                        )),
                     ));
                     continue;
                 }
@@ -172,7 +181,8 @@ pub fn claimed_ref(entity: &Value) -> Option<(String, String)> {
     if kind.is_empty() || name.is_empty() || namespace.is_empty() {
         return None;
     }
-    let entity_ref = EntityRef { kind: kind.to_owned(), namespace: namespace.to_owned(), name: name.to_owned() };
+    let entity_ref =
+        EntityRef { kind: kind.to_owned(), namespace: namespace.to_owned(), name: name.to_owned() };
     Some((entity_ref.canonical(), kind.to_owned()))
 }
 
@@ -201,14 +211,14 @@ pub fn annotate(entity: &mut Value, source: &Source, origin: &str) {
 /// to know the host's conventions; GitHub's are built in (like Backstage's default integration).
 fn url_annotations(target: &str) -> Vec<(&'static str, String)> {
     let mut out = vec![(ANNOTATION_VIEW_URL, target.to_owned())];
-    if let Ok(url) = Url::parse(target) {
-        if url.host_str() == Some("github.com") {
-            if target.contains("/blob/") {
-                out.push((ANNOTATION_EDIT_URL, target.replacen("/blob/", "/edit/", 1)));
-            }
-            if let Ok(dir) = url.join(".") {
-                out.push((ANNOTATION_SOURCE_LOCATION, format!("url:{dir}")));
-            }
+    if let Ok(url) = Url::parse(target)
+        && url.host_str() == Some("github.com")
+    {
+        if target.contains("/blob/") {
+            out.push((ANNOTATION_EDIT_URL, target.replacen("/blob/", "/edit/", 1)));
+        }
+        if let Ok(dir) = url.join(".") {
+            out.push((ANNOTATION_SOURCE_LOCATION, format!("url:{dir}")));
         }
     }
     out
@@ -242,7 +252,8 @@ pub fn location_targets(entity: &Value, own: &Source) -> Result<(Vec<Source>, bo
                     )));
                 }
                 let path = Path::new(target);
-                let joined = if path.is_absolute() { path.to_path_buf() } else { parent_dir(&own.target).join(path) };
+                let joined =
+                    if path.is_absolute() { path.to_path_buf() } else { parent_dir(&own.target).join(path) };
                 crate::config::normalize_path(&joined).to_string_lossy().into_owned()
             }
             (SourceKind::Url, SourceKind::Url) => Url::parse(&own.target)
@@ -324,7 +335,12 @@ fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, ReadError> {
 }
 
 /// Builds the child entity emitted for a valid-looking document.
-pub fn child_entity(mut entity: Value, entity_ref: String, source: &Source, origin: &str) -> UnprocessedEntity {
+pub fn child_entity(
+    mut entity: Value,
+    entity_ref: String,
+    source: &Source,
+    origin: &str,
+) -> UnprocessedEntity {
     annotate(&mut entity, source, origin);
     let hash = portico_model::hash::stable_hash(&entity);
     UnprocessedEntity { entity_ref, body: entity, hash, location_key: Some(source.location_ref()) }

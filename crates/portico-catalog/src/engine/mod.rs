@@ -83,7 +83,15 @@ impl Engine {
         let watcher = watch::FileWatcher::new(config.watch_files);
         let providers_synced = std::sync::atomic::AtomicBool::new(false);
         Engine {
-            inner: Arc::new(Inner { store, config, reader, wake: Notify::new(), changed, watcher, providers_synced }),
+            inner: Arc::new(Inner {
+                store,
+                config,
+                reader,
+                wake: Notify::new(),
+                changed,
+                watcher,
+                providers_synced,
+            }),
         }
     }
 
@@ -200,7 +208,9 @@ impl Engine {
             .map(|entity| {
                 let host = &host;
                 async move {
-                    let output = process::process(&entity.unprocessed, &self.inner.reader, &self.inner.config, host).await;
+                    let output =
+                        process::process(&entity.unprocessed, &self.inner.reader, &self.inner.config, host)
+                            .await;
                     (entity, output)
                 }
             })
@@ -243,7 +253,9 @@ impl Engine {
     fn next_interval_ms(&self) -> i64 {
         match self.inner.config.processing_interval {
             None => i64::MAX / 4,
-            Some((min, max)) if max > min => rand::rng().random_range(min.as_millis()..=max.as_millis()) as i64,
+            Some((min, max)) if max > min => {
+                rand::rng().random_range(min.as_millis()..=max.as_millis()) as i64
+            }
             Some((min, _)) => min.as_millis() as i64,
         }
     }
@@ -320,7 +332,11 @@ impl Engine {
         if refs.is_empty() {
             return;
         }
-        tracing::info!(files = paths.len(), entities = refs.len(), "descriptor files changed; re-reading them");
+        tracing::info!(
+            files = paths.len(),
+            entities = refs.len(),
+            "descriptor files changed; re-reading them"
+        );
         if let Err(error) = self.inner.store.schedule_now(&refs, now_millis()).await {
             tracing::error!(%error, "could not schedule changed files");
         }
@@ -334,7 +350,11 @@ impl Engine {
         if store.find_location(kind, target).await?.is_some() {
             return Err(EngineError::Conflict(format!("Location {kind}:{target} already exists")));
         }
-        let record = LocationRecord { id: uuid::Uuid::new_v4().to_string(), kind: kind.to_owned(), target: target.to_owned() };
+        let record = LocationRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: kind.to_owned(),
+            target: target.to_owned(),
+        };
         match store.insert_location(&record).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
@@ -354,7 +374,11 @@ impl Engine {
         Ok(self.inner.store.get_location(id).await?)
     }
 
-    pub async fn find_location(&self, kind: &str, target: &str) -> Result<Option<LocationRecord>, EngineError> {
+    pub async fn find_location(
+        &self,
+        kind: &str,
+        target: &str,
+    ) -> Result<Option<LocationRecord>, EngineError> {
         Ok(self.inner.store.find_location(kind, target).await?)
     }
 
@@ -456,7 +480,8 @@ impl Engine {
             let output = process::process(&entity, &self.inner.reader, &self.inner.config, &host).await;
             match output.processed {
                 Processed::Failed(errors) => {
-                    let message = errors.iter().map(|e| format!("{}: {}", e.name, e.message)).collect::<Vec<_>>();
+                    let message =
+                        errors.iter().map(|e| format!("{}: {}", e.name, e.message)).collect::<Vec<_>>();
                     return Err(SerializedError::input(message.join(", ")));
                 }
                 Processed::Ok { entity, children, warnings, .. } => {
@@ -478,7 +503,11 @@ impl Engine {
 
     /// Runs the processing pipeline on one entity without storing anything
     /// (`POST /validate-entity`).
-    pub async fn validate_entity(&self, mut entity: Value, location_ref: &str) -> Result<(), SerializedError> {
+    pub async fn validate_entity(
+        &self,
+        mut entity: Value,
+        location_ref: &str,
+    ) -> Result<(), SerializedError> {
         if let Some(annotations) = entity
             .get_mut("metadata")
             .and_then(Value::as_object_mut)
@@ -508,8 +537,9 @@ pub fn root_entity(kind: &str, target: &str) -> UnprocessedEntity {
     let body = generated_location_entity(kind, target, None);
     let entity_ref = location::claimed_ref(&body).map(|(r, _)| r).unwrap_or_default();
     let hash = stable_hash(&body);
-    let location_key = Source { kind: SourceKind::parse(kind).unwrap_or(SourceKind::File), target: target.to_owned() }
-        .location_ref();
+    let location_key =
+        Source { kind: SourceKind::parse(kind).unwrap_or(SourceKind::File), target: target.to_owned() }
+            .location_ref();
     UnprocessedEntity { entity_ref, body, hash, location_key: Some(location_key) }
 }
 
@@ -528,10 +558,10 @@ impl ProcessingHost for StoreHost {
             let mut next = Vec::new();
             for current in frontier {
                 for parent in self.store.parents_of(&current).await.unwrap_or_default() {
-                    if let Parent::Entity(parent) = parent {
-                        if seen.insert(parent.clone()) {
-                            next.push(parent);
-                        }
+                    if let Parent::Entity(parent) = parent
+                        && seen.insert(parent.clone())
+                    {
+                        next.push(parent);
                     }
                 }
             }

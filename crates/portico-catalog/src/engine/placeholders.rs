@@ -27,7 +27,11 @@ pub struct PlaceholderBase<'a> {
 
 /// Replaces every placeholder in `entity`. Returns the resolved files and urls (for change
 /// watching) or the first error, with Backstage's message shape.
-pub async fn resolve(entity: &mut Value, base: &PlaceholderBase<'_>, reader: &Reader) -> Result<Vec<Source>, SerializedError> {
+pub async fn resolve(
+    entity: &mut Value,
+    base: &PlaceholderBase<'_>,
+    reader: &Reader,
+) -> Result<Vec<Source>, SerializedError> {
     let mut found = Vec::new();
     collect(entity, &mut Vec::new(), &mut found);
     let mut read_sources = Vec::new();
@@ -70,15 +74,15 @@ fn collect(value: &Value, path: &mut Vec<Step>, found: &mut Vec<(Vec<Step>, Stri
         Value::Object(map) => {
             if map.len() == 1 {
                 let (key, inner) = map.iter().next().expect("one entry");
-                if let (Some(resolver), Value::String(target)) = (key.strip_prefix('$'), inner) {
-                    if RESOLVERS.contains(&resolver) {
-                        let copy = path.iter().map(|s| match s {
-                            Step::Key(k) => Step::Key(k.clone()),
-                            Step::Index(i) => Step::Index(*i),
-                        });
-                        found.push((copy.collect(), resolver.to_owned(), target.clone()));
-                        return;
-                    }
+                if let (Some(resolver), Value::String(target)) = (key.strip_prefix('$'), inner)
+                    && RESOLVERS.contains(&resolver)
+                {
+                    let copy = path.iter().map(|s| match s {
+                        Step::Key(k) => Step::Key(k.clone()),
+                        Step::Index(i) => Step::Index(*i),
+                    });
+                    found.push((copy.collect(), resolver.to_owned(), target.clone()));
+                    return;
                 }
             }
             for (key, inner) in map {
@@ -111,10 +115,13 @@ async fn resolve_one(
     base: &PlaceholderBase<'_>,
     reader: &Reader,
 ) -> Result<(Value, Source), SerializedError> {
-    let read_error =
-        |message: String| SerializedError::input(format!("Placeholder ${resolver} could not read location {target}, {message}"));
+    let read_error = |message: String| {
+        SerializedError::input(format!("Placeholder ${resolver} could not read location {target}, {message}"))
+    };
     let source = match Url::parse(target) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Source { kind: SourceKind::Url, target: url.to_string() },
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            Source { kind: SourceKind::Url, target: url.to_string() }
+        }
         _ => match base.source.kind {
             SourceKind::Url => {
                 let joined = Url::parse(&base.source.target).and_then(|b| b.join(target)).map_err(|_| {
@@ -150,7 +157,9 @@ async fn resolve_one(
     let value = match resolver {
         "text" => Value::String(text),
         "json" => serde_json::from_str(&text).map_err(|e| {
-            SerializedError::input(format!("Placeholder ${resolver} failed to parse JSON data at {target}, {e}"))
+            SerializedError::input(format!(
+                "Placeholder ${resolver} failed to parse JSON data at {target}, {e}"
+            ))
         })?,
         _ => {
             let mut documents = Vec::new();

@@ -9,8 +9,8 @@ use portico_store::{RelationRow, UnprocessedEntity};
 use serde_json::{Value, json};
 
 use super::location::{
-    ANNOTATION_ORIGIN_LOCATION, Problem, Source, SourceKind, annotation, child_entity, claimed_ref,
-    ReadFile, location_targets, read_target, split_documents,
+    ANNOTATION_ORIGIN_LOCATION, Problem, ReadFile, Source, SourceKind, annotation, child_entity, claimed_ref,
+    location_targets, read_target, split_documents,
 };
 use super::placeholders::{self, PlaceholderBase};
 use super::read::{ReadError, Reader, parent_dir};
@@ -70,7 +70,10 @@ fn confinement(entity: &Value) -> Option<PathBuf> {
 }
 
 /// Resolves placeholders and runs the model on one entity.
-pub async fn check_entity(mut entity: Value, reader: &Reader) -> (Result<portico_model::ProcessedEntity, SerializedError>, Vec<Source>) {
+pub async fn check_entity(
+    mut entity: Value,
+    reader: &Reader,
+) -> (Result<portico_model::ProcessedEntity, SerializedError>, Vec<Source>) {
     let mut read = Vec::new();
     if placeholders::has_placeholders(&entity) {
         let Some(source) = Source::of_entity(&entity) else {
@@ -101,16 +104,27 @@ pub async fn process(
     let (checked, mut read) = check_entity(unprocessed.clone(), reader).await;
     let processed = match checked {
         Ok(processed) => processed,
-        Err(error) => return ProcessOutput { processed: Processed::Failed(vec![error]), read, problems: Vec::new() },
+        Err(error) => {
+            return ProcessOutput { processed: Processed::Failed(vec![error]), read, problems: Vec::new() };
+        }
     };
     let relations = processed
         .relations
         .iter()
-        .map(|r| RelationRow { source: r.source.clone(), relation_type: r.relation_type.clone(), target: r.target.clone() })
+        .map(|r| RelationRow {
+            source: r.source.clone(),
+            relation_type: r.relation_type.clone(),
+            target: r.target.clone(),
+        })
         .collect();
     if processed.entity.get("kind").and_then(Value::as_str) != Some("Location") {
         return ProcessOutput {
-            processed: Processed::Ok { entity: processed.entity, relations, children: Vec::new(), warnings: Vec::new() },
+            processed: Processed::Ok {
+                entity: processed.entity,
+                relations,
+                children: Vec::new(),
+                warnings: Vec::new(),
+            },
             read,
             problems: Vec::new(),
         };
@@ -147,7 +161,10 @@ async fn read_location(
 ) -> LocationRead {
     let mut out = LocationRead { children: Vec::new(), problems: Vec::new(), read: Vec::new(), fatal: None };
     let Some(own) = Source::of_entity(entity) else {
-        out.fatal = Some(SerializedError::input(format!("Location {own_ref} has no {} annotation", super::location::ANNOTATION_LOCATION)));
+        out.fatal = Some(SerializedError::input(format!(
+            "Location {own_ref} has no {} annotation",
+            super::location::ANNOTATION_LOCATION
+        )));
         return out;
     };
     let origin = annotation(entity, ANNOTATION_ORIGIN_LOCATION).unwrap_or(&own.location_ref()).to_owned();
@@ -315,7 +332,10 @@ fn read_error(target: &Source, error: &ReadError) -> SerializedError {
 }
 
 /// Points a model error at the field it names, when the message names one.
-fn error_position(error: &SerializedError, document: &portico_model::yaml::YamlDocument) -> Option<portico_model::yaml::Position> {
+fn error_position(
+    error: &SerializedError,
+    document: &portico_model::yaml::YamlDocument,
+) -> Option<portico_model::yaml::Position> {
     let text = error.cause.as_ref().map(|c| c.message.as_str()).unwrap_or(&error.message);
     // Field errors read `"metadata.name" is not valid…` or `/spec must have…`.
     let field = if let Some(rest) = text.strip_prefix('"') {
@@ -331,7 +351,12 @@ fn error_position(error: &SerializedError, document: &portico_model::yaml::YamlD
 
 /// Whether the rules allow `kind` for entities originating at `origin`: the global rules plus
 /// the rules of the config location the entity originates from.
-pub fn rule_allows(config: &CatalogConfig, kind: &str, origin: Option<(&str, &str)>, origin_ref: &str) -> bool {
+pub fn rule_allows(
+    config: &CatalogConfig,
+    kind: &str,
+    origin: Option<(&str, &str)>,
+    origin_ref: &str,
+) -> bool {
     if config.rules.iter().any(|rule| rule.allows(kind, origin)) {
         return true;
     }

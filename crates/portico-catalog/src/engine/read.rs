@@ -47,7 +47,8 @@ impl Reader {
             } else if host_allowed(&policy_allow, attempt.url()) {
                 attempt.follow()
             } else {
-                let message = format!("redirect to {} is not allowed by backend.reading.allow", attempt.url());
+                let message =
+                    format!("redirect to {} is not allowed by backend.reading.allow", attempt.url());
                 attempt.error(message)
             }
         });
@@ -111,8 +112,12 @@ impl Reader {
                 "Reading from '{url}' is not allowed. You may need to configure an integration for the target host, or add it to the configured list of allowed hosts at 'backend.reading.allow'"
             )));
         }
-        let mut response =
-            self.http.get(url.clone()).send().await.map_err(|e| ReadError::Failed(describe_http_error(url, &e)))?;
+        let mut response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| ReadError::Failed(describe_http_error(url, &e)))?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(ReadError::NotFound(url.to_string()));
@@ -124,7 +129,9 @@ impl Reader {
             return Err(ReadError::TooLarge { what: url.to_string(), limit: self.max_bytes });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| ReadError::Failed(describe_http_error(url, &e)))? {
+        while let Some(chunk) =
+            response.chunk().await.map_err(|e| ReadError::Failed(describe_http_error(url, &e)))?
+        {
             if body.len() as u64 + chunk.len() as u64 > self.max_bytes {
                 return Err(ReadError::TooLarge { what: url.to_string(), limit: self.max_bytes });
             }

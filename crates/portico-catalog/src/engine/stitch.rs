@@ -32,11 +32,8 @@ pub fn stitch(input: &StitchInput) -> Stitched {
         object.insert("status".into(), json!({ "items": items }));
     }
 
-    let relations: Vec<Value> = input
-        .relations
-        .iter()
-        .map(|r| json!({ "type": r.relation_type, "targetRef": r.target }))
-        .collect();
+    let relations: Vec<Value> =
+        input.relations.iter().map(|r| json!({ "type": r.relation_type, "targetRef": r.target })).collect();
     object.insert("relations".into(), Value::Array(relations));
 
     let metadata = metadata_mut(object);
@@ -46,10 +43,8 @@ pub fn stitch(input: &StitchInput) -> Stitched {
     if input.final_hash.as_deref() == Some(hash.as_str()) {
         return Stitched::Unchanged;
     }
-    if !had_etag {
-        if let Some(object) = entity.as_object_mut() {
-            metadata_mut(object).insert("etag".into(), Value::String(hash.clone()));
-        }
+    if !had_etag && let Some(object) = entity.as_object_mut() {
+        metadata_mut(object).insert("etag".into(), Value::String(hash.clone()));
     }
     Stitched::Write(FinalWrite {
         entity_id: input.entity_id.clone(),
@@ -97,18 +92,16 @@ fn annotations_mut(object: &mut Map<String, Value>) -> &mut Map<String, Value> {
 
 /// Replaces `javascript:` view/edit urls, which the UI would otherwise render as live links.
 fn sanitize_urls(object: &mut Map<String, Value>) {
-    let Some(annotations) = object
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut("annotations"))
-        .and_then(Value::as_object_mut)
+    let Some(annotations) =
+        object.get_mut("metadata").and_then(|m| m.get_mut("annotations")).and_then(Value::as_object_mut)
     else {
         return;
     };
     for key in ["backstage.io/view-url", "backstage.io/edit-url"] {
-        if let Some(Value::String(url)) = annotations.get(key) {
-            if is_javascript_url(url) {
-                annotations.insert(key.into(), Value::String(REJECTED_URL.into()));
-            }
+        if let Some(Value::String(url)) = annotations.get(key)
+            && is_javascript_url(url)
+        {
+            annotations.insert(key.into(), Value::String(REJECTED_URL.into()));
         }
     }
 }

@@ -28,11 +28,11 @@ impl FileWatcher {
         let (tx, rx) = mpsc::unbounded_channel();
         let watcher = if enabled {
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event {
-                    if event.kind.is_modify() || event.kind.is_create() || event.kind.is_remove() {
-                        for path in event.paths {
-                            let _ = tx.send(path);
-                        }
+                if let Ok(event) = event
+                    && (event.kind.is_modify() || event.kind.is_create() || event.kind.is_remove())
+                {
+                    for path in event.paths {
+                        let _ = tx.send(path);
                     }
                 }
             })
@@ -67,12 +67,11 @@ impl FileWatcher {
             state.readers.entry(path.clone()).or_default().insert(entity_ref.to_owned());
             // Editors often replace files (write + rename), so watch the folder, not the file.
             let Some(dir) = path.parent().map(Path::to_path_buf) else { continue };
-            if state.watched_dirs.insert(dir.clone()) {
-                if let Some(watcher) = state.watcher.as_mut() {
-                    if let Err(error) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
-                        tracing::debug!(%error, dir = %dir.display(), "cannot watch folder");
-                    }
-                }
+            if state.watched_dirs.insert(dir.clone())
+                && let Some(watcher) = state.watcher.as_mut()
+                && let Err(error) = watcher.watch(&dir, RecursiveMode::NonRecursive)
+            {
+                tracing::debug!(%error, dir = %dir.display(), "cannot watch folder");
             }
         }
     }

@@ -256,27 +256,8 @@ impl ReadIndex {
     pub fn load(&mut self, rows: Vec<FinalEntityRow>, seq: i64) {
         *self = Self::new();
         self.slots.reserve(rows.len());
-        // Parsing and flattening dominate the cost and need no shared state: do them on every
-        // core, then insert in order.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        let chunk = rows.len().div_ceil(threads).max(1);
-        let mut rows = rows;
-        let mut chunks = Vec::new();
-        while rows.len() > chunk {
-            let rest = rows.split_off(chunk);
-            chunks.push(rows);
-            rows = rest;
-        }
-        chunks.push(rows);
-        let prepared: Vec<Vec<Prepared>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|chunk| scope.spawn(move || chunk.into_iter().filter_map(prepare).collect::<Vec<_>>()))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-        });
-        for prepared in prepared.into_iter().flatten() {
-            self.insert(prepared);
+        for row in rows {
+            self.upsert(row);
         }
         self.last_seq = seq;
     }

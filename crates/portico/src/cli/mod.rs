@@ -45,7 +45,11 @@ pub struct ConfigArgs {
 impl ConfigArgs {
     /// Loads the given files, or `app-config.yaml` in the current folder.
     pub fn load(&self) -> anyhow::Result<Config> {
-        let paths = if self.configs.is_empty() { vec![PathBuf::from("app-config.yaml")] } else { self.configs.clone() };
+        let paths = if self.configs.is_empty() {
+            vec![PathBuf::from("app-config.yaml")]
+        } else {
+            self.configs.clone()
+        };
         if self.configs.is_empty() && !paths[0].exists() {
             anyhow::bail!(
                 "no configuration: ./app-config.yaml does not exist. Run from the folder that has it, or pass --config FILE"
