@@ -114,14 +114,20 @@ def targets_10k(sqlite, pg, bs, restart):
         ok = None if a is None or c is None else c / a >= factor
         print(f"| {label}: seq median ≥ {factor}× faster than Backstage | {ms(a)} ms vs {ms(c)} ms "
               f"= {ratio(c, a)} | {verdict(ok)} |")
-    worst = None
+    # The cursor walk is one first page plus three cursor pages: a cursor page's median is
+    # estimated as (walk - first page) / 3.
+    per_request = {}
     for label, _, per in ENDPOINTS:
         a = lat(sqlite, label, "seq", "median_ms")
-        if a is not None and (worst is None or a / per > worst[0]):
-            worst = (a / per, label)
-    if worst:
-        print(f"| no single request slower than 2 ms at the median (cursor walk counted per request) "
-              f"| slowest: {worst[1]} {worst[0]:.2f} ms | {verdict(worst[0] <= 2)} |")
+        if a is not None and per > 1:
+            first = lat(sqlite, ENDPOINTS[2][0], "seq", "median_ms") or 0
+            per_request["by-query nextCursor page (estimated)"] = (a - first) / (per - 1)
+        elif a is not None:
+            per_request[label] = a
+    if per_request:
+        label, worst = max(per_request.items(), key=lambda kv: kv[1])
+        print(f"| no single request slower than 2 ms at the median | slowest: {label} {worst:.2f} ms "
+              f"| {verdict(worst <= 2)} |")
     r = get(sqlite, "peak_rss_bytes")
     print(f"| peak RSS ≤ 64 MiB (SQLite) | {mib(r)} | {verdict(None if r is None else r <= 64 * MIB)} |")
     rz, re_ = get(restart, "readyz_s"), get(restart, "entities_s")

@@ -133,11 +133,18 @@ pub fn split_documents(
     let mut documents = Vec::new();
     for document in parse_documents(text, &YamlLimits::default()) {
         match document {
-            Err(error) => problems.push(Problem::new(
-                file,
-                error.position,
-                SerializedError::input(format!("YAML error at {file}, {}", error.message)),
-            )),
+            Err(error) => {
+                // The parser's message repeats the position the problem already carries.
+                let what = match error.message.strip_prefix("YAML error at line") {
+                    Some(rest) => rest.split_once(": ").map_or(rest, |(_, what)| what),
+                    None => error.message.as_str(),
+                };
+                problems.push(Problem::new(
+                    file,
+                    error.position,
+                    SerializedError::input(format!("YAML error at {file}, {what}")),
+                ));
+            }
             Ok(document) => {
                 if !document.value.is_object() {
                     problems.push(Problem::new(

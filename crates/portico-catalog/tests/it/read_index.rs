@@ -103,3 +103,21 @@ fn filters_combine_as_set_operations() {
     );
     assert_eq!(index.filter(&EntityFilter::AnyOf(vec![])).len(), 15);
 }
+
+#[test]
+fn full_text_sees_values_added_and_removed_after_a_search() {
+    let mut index = fixture_index();
+    let fields = ["metadata.title".to_owned()];
+    assert_eq!(index.full_text("ROB", &fields).len(), 0);
+    index.apply(FinalChange::Upsert(row(&user("bob", "u-11", "Robert"), 20)));
+    let found = index.full_text("ROB", &fields);
+    assert_eq!(found.iter().filter_map(|o| index.entity(o)).map(|e| e.uid).collect::<Vec<_>>(), vec!["u-11"]);
+    index.apply(FinalChange::Delete {
+        entity_id: "u-11".into(),
+        entity_ref: "user:default/bob".into(),
+        change_seq: 21,
+    });
+    assert_eq!(index.full_text("rob", &fields).len(), 0);
+    // `%` and `_` are matched literally.
+    assert_eq!(index.full_text("s%a", &fields).len(), 0);
+}
