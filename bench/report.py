@@ -68,6 +68,11 @@ def get(r, key):
     return r.get(key) if r else None
 
 
+def md(label):
+    """Escapes a bench.py label for a Markdown table (it contains `<word>`)."""
+    return label.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def verdict(ok):
     return "–" if ok is None else ("met" if ok else "**not met**")
 
@@ -96,7 +101,7 @@ def table(n, sqlite, pg, bs, bs_source):
         for mode, key, name in [("seq", "median_ms", "seq median ms"), ("seq", "p99_ms", "seq p99 ms"),
                                 ("conc", "median_ms", "c=4 median ms")]:
             a, b, c = (lat(x, label, mode, key) for x in (sqlite, pg, bs))
-            print(f"| {label} — {name} | {ms(a)} | {ms(b)} | {ms(c)} | {ratio(c, a)} | {ratio(b, a)} |")
+            print(f"| {md(label)} — {name} | {ms(a)} | {ms(b)} | {ms(c)} | {ratio(c, a)} | {ratio(b, a)} |")
     errors = sum(lat(sqlite, l, m, "errors") or 0 for l, _, _ in ENDPOINTS for m in ("seq", "conc"))
     errors_pg = sum(lat(pg, l, m, "errors") or 0 for l, _, _ in ENDPOINTS for m in ("seq", "conc"))
     print(f"| request errors | {errors if sqlite else '–'} | {errors_pg if pg else '–'} | – | – | – |")
@@ -112,7 +117,7 @@ def targets_10k(sqlite, pg, bs, restart):
     for label, factor, per in ENDPOINTS:
         a, c = lat(sqlite, label, "seq", "median_ms"), lat(bs, label, "seq", "median_ms")
         ok = None if a is None or c is None else c / a >= factor
-        print(f"| {label}: seq median ≥ {factor}× faster than Backstage | {ms(a)} ms vs {ms(c)} ms "
+        print(f"| {md(label)}: seq median ≥ {factor}× faster than Backstage | {ms(a)} ms vs {ms(c)} ms "
               f"= {ratio(c, a)} | {verdict(ok)} |")
     # The cursor walk is one first page plus three cursor pages: a cursor page's median is
     # estimated as (walk - first page) / 3.
@@ -126,7 +131,7 @@ def targets_10k(sqlite, pg, bs, restart):
             per_request[label] = a
     if per_request:
         label, worst = max(per_request.items(), key=lambda kv: kv[1])
-        print(f"| no single request slower than 2 ms at the median | slowest: {label} {worst:.2f} ms "
+        print(f"| no single request slower than 2 ms at the median | slowest: {md(label)} {worst:.2f} ms "
               f"| {verdict(worst <= 2)} |")
     r = get(sqlite, "peak_rss_bytes")
     print(f"| peak RSS ≤ 64 MiB (SQLite) | {mib(r)} | {verdict(None if r is None else r <= 64 * MIB)} |")
@@ -139,7 +144,7 @@ def targets_10k(sqlite, pg, bs, restart):
         for label, _, _ in ENDPOINTS:
             a, b = lat(sqlite, label, "seq", "median_ms"), lat(pg, label, "seq", "median_ms")
             if a is not None and b is not None and b > 2 * a:
-                worse.append(f"{label} {ratio(b, a)}")
+                worse.append(f"{md(label)} {ratio(b, a)}")
         a, b = get(sqlite, "all_visible_s"), get(pg, "all_visible_s")
         if a is not None and b is not None and b > 2 * a:
             worse.append(f"all visible {ratio(b, a)}")
@@ -157,7 +162,7 @@ def targets_100k(big, small):
     for label, _, _ in ENDPOINTS:
         a, b = lat(small, label, "seq", "median_ms"), lat(big, label, "seq", "median_ms")
         ok = None if a is None or b is None else b <= 2 * a
-        print(f"| {label}: seq median within 2× of N=10,000 | {ms(b)} ms vs {ms(a)} ms = {ratio(b, a)} "
+        print(f"| {md(label)}: seq median within 2× of N=10,000 | {ms(b)} ms vs {ms(a)} ms = {ratio(b, a)} "
               f"| {verdict(ok)} |")
     r = get(big, "peak_rss_bytes")
     print(f"| peak RSS ≤ 256 MiB | {mib(r)} | {verdict(None if r is None else r <= 256 * MIB)} |")

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use portico_config::Config;
-use portico_config::backend::BackendConfig;
+use portico_config::backend::{BackendConfig, DatabaseConfig};
 use portico_plugin::{BoxFuture, Plugin, PluginContext, ReadinessCheck, Registrar, SettleHook, Shutdown};
-use portico_web::{ErrorBody, error_json};
+use portico_web::{EntityPageExtensions, ErrorBody, Shell, error_json};
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
 
@@ -65,6 +65,7 @@ impl Portico {
     /// not running yet: [`App::serve`] or [`App::spawn_loops`] starts them.
     pub async fn build(self, config: Config) -> Result<App, AppError> {
         let backend = BackendConfig::from_config(&config)?;
+        let app_title = config.string("app.title")?.unwrap_or_else(|| "Portico".to_owned());
         let stores = open_stores(&backend.database).await?;
         let (shutdown_tx, shutdown) = Shutdown::new();
         let cx = PluginContext { config: Arc::new(config), catalog_store: stores.catalog, shutdown };
@@ -78,13 +79,48 @@ impl Portico {
         for (plugin, routes) in parts.api_routes {
             api = api.nest(&format!("/{plugin}"), routes);
         }
+        let mut shell = Shell::new(app_title, parts.nav);
+        shell.about = vec![
+            ("Version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+            ("Database".to_owned(), database_kind(&backend.database).to_owned()),
+        ];
+        let shell = Arc::new(shell);
+        let entity_pages = Arc::new(EntityPageExtensions::new(parts.entity_tabs, parts.entity_cards));
+        let mut pages = portico_web::routes();
+        for routes in parts.pages {
+            pages = pages.merge(routes);
+        }
         let router = Router::new()
             .nest("/api", api)
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(move || readyz(checks.clone())))
+            .merge(pages)
+            .fallback(fallback)
+            .layer(axum::Extension(entity_pages))
+            .layer(middleware::from_fn(move |request: Request, next: Next| {
+                portico_web::shell_middleware(shell.clone(), request, next)
+            }))
             .layer(middleware::from_fn(error_request_part))
             .layer(CompressionLayer::new());
         Ok(App { router, loops: parts.loops, settle: parts.settle, shutdown_tx, backend })
+    }
+}
+
+/// What the settings page calls the database.
+fn database_kind(database: &DatabaseConfig) -> &'static str {
+    match database {
+        DatabaseConfig::Sqlite { .. } => "SQLite",
+        DatabaseConfig::Postgres { .. } => "PostgreSQL",
+    }
+}
+
+/// Unknown paths: the HTML 404 page, except under `/api`, which keeps a bare 404.
+async fn fallback(uri: Uri) -> Response {
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        StatusCode::NOT_FOUND.into_response()
+    } else {
+        portico_web::not_found().await.into_response()
     }
 }
 
@@ -155,11 +191,17 @@ impl App {
     }
 
     /// Binds the configured address and serves until Ctrl-C or SIGTERM.
-    pub async fn serve(mut self) -> Result<(), AppError> {
+    pub async fn serve(self) -> Result<(), AppError> {
         let addr = format!("{}:{}", self.backend.listen_host, self.backend.listen_port);
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .map_err(|source| AppError::Listen { addr: addr.clone(), source })?;
+        self.serve_on(listener).await
+    }
+
+    /// Serves on an already bound listener until Ctrl-C or SIGTERM (tests bind port 0).
+    pub async fn serve_on(mut self, listener: tokio::net::TcpListener) -> Result<(), AppError> {
+        let addr = listener.local_addr().map_or_else(|_| "listener".to_owned(), |a| a.to_string());
         let local: SocketAddr =
             listener.local_addr().map_err(|source| AppError::Listen { addr: addr.clone(), source })?;
         let handles = self.spawn_loops();

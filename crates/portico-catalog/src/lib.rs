@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod engine;
 pub mod index;
+pub mod pages;
 mod plugin;
 
 pub use plugin::CatalogPlugin;

@@ -43,10 +43,15 @@ impl Plugin for CatalogPlugin {
         .merge(write::router(write::WriteApi {
             engine: engine.clone(),
             index: index.clone(),
+            store: store.clone(),
             readonly: config.readonly,
         }))
         .merge(crate::api::openapi::router());
         registrar.api_routes("catalog", routes);
+        registrar.pages(crate::pages::router(crate::pages::CatalogPages::new(index.clone())));
+        for item in crate::pages::nav_items() {
+            registrar.nav_item(item);
+        }
 
         let settle_engine = engine.clone();
         let settle_index = index.clone();

@@ -3,7 +3,8 @@
 //! Every feature of Portico — the catalog included — is a [`Plugin`]. At start-up the app calls
 //! each plugin's [`Plugin::start`] once, in list order, with a [`PluginContext`] (configuration,
 //! stores, shutdown signal) and a [`Registrar`] on which the plugin declares what it contributes:
-//! API routes under `/api/<id>`, other routes, background loops and readiness checks. Plugins
+//! API routes under `/api/<id>`, pages at the root with their navigation entries, entity-page
+//! tabs and cards, background loops and readiness checks. Plugins
 //! never see each other's internals; what one plugin offers another is a trait in the offering
 //! plugin's `api` module.
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use portico_config::Config;
 use portico_store::CatalogStore;
+pub use portico_web::{EntityCard, EntityTab, NavItem};
 use tokio::sync::watch;
 
 /// A boxed future, as background loops are stored.
@@ -82,12 +84,38 @@ pub type SettleHook = Arc<dyn Fn() -> BoxFuture + Send + Sync>;
 #[derive(Default)]
 pub struct Registrar {
     api_routes: Vec<(&'static str, Router)>,
+    pages: Vec<Router>,
+    nav: Vec<NavItem>,
+    entity_tabs: Vec<EntityTab>,
+    entity_cards: Vec<EntityCard>,
     loops: Vec<(String, BoxFuture)>,
     readiness: Vec<(&'static str, ReadinessCheck)>,
     settle: Vec<SettleHook>,
 }
 
 impl Registrar {
+    /// HTML pages, mounted at the root (`/catalog`, `/api-docs`). Handlers take a
+    /// `portico_web::PageContext` to render inside the shell and return `portico_web::PageError`
+    /// on failure.
+    pub fn pages(&mut self, router: Router) {
+        self.pages.push(router);
+    }
+
+    /// An entry of the sidebar navigation.
+    pub fn nav_item(&mut self, item: NavItem) {
+        self.nav.push(item);
+    }
+
+    /// A tab of the entity page, for the entities it applies to.
+    pub fn entity_tab(&mut self, tab: EntityTab) {
+        self.entity_tabs.push(tab);
+    }
+
+    /// A card on the entity page's overview, for the entities it applies to.
+    pub fn entity_card(&mut self, card: EntityCard) {
+        self.entity_cards.push(card);
+    }
+
     /// Routes mounted under `/api/<plugin id>`.
     pub fn api_routes(&mut self, plugin: &'static str, router: Router) {
         self.api_routes.push((plugin, router));
@@ -116,6 +144,10 @@ impl Registrar {
     pub fn into_parts(self) -> RegistrarParts {
         RegistrarParts {
             api_routes: self.api_routes,
+            pages: self.pages,
+            nav: self.nav,
+            entity_tabs: self.entity_tabs,
+            entity_cards: self.entity_cards,
             loops: self.loops,
             readiness: self.readiness,
             settle: self.settle,
@@ -126,6 +158,10 @@ impl Registrar {
 /// Everything the plugins registered, for the app to assemble.
 pub struct RegistrarParts {
     pub api_routes: Vec<(&'static str, Router)>,
+    pub pages: Vec<Router>,
+    pub nav: Vec<NavItem>,
+    pub entity_tabs: Vec<EntityTab>,
+    pub entity_cards: Vec<EntityCard>,
     pub loops: Vec<(String, BoxFuture)>,
     pub readiness: Vec<(&'static str, ReadinessCheck)>,
     pub settle: Vec<SettleHook>,

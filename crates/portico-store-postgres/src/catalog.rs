@@ -335,7 +335,7 @@ async fn apply_children(
     for chunk in inserts.chunks(INSERT_CHUNK) {
         let mut bodies = Vec::with_capacity(chunk.len());
         for (_, child) in chunk {
-            bodies.push(to_json(&child.body)?);
+            bodies.push(child.body.clone());
         }
         let mut qb = QueryBuilder::new(
             "INSERT INTO refresh_state (entity_id, entity_ref, unprocessed_entity, unprocessed_hash, \
@@ -357,7 +357,7 @@ async fn apply_children(
                 "UPDATE refresh_state SET unprocessed_entity = $1, unprocessed_hash = $2, location_key = $3, \
                  next_update_at = $4 WHERE entity_ref = $5",
             )
-            .bind(to_json(&child.body)?)
+            .bind(child.body.as_str())
             .bind(&child.hash)
             .bind(&child.location_key)
             .bind(now)
@@ -941,7 +941,7 @@ impl CatalogStore for PostgresStore {
             let body: String = get(row, 1)?;
             children.push(UnprocessedEntity {
                 entity_ref: get(row, 0)?,
-                body: from_json(&body, "unprocessed entity")?,
+                body,
                 hash: get(row, 2)?,
                 location_key: get(row, 3)?,
             });

@@ -333,7 +333,7 @@ async fn apply_children(
     for chunk in inserts.chunks(INSERT_CHUNK) {
         let mut bodies = Vec::with_capacity(chunk.len());
         for (_, child) in chunk {
-            bodies.push(to_json(&child.body)?);
+            bodies.push(child.body.clone());
         }
         let mut qb = QueryBuilder::new(
             "INSERT INTO refresh_state (entity_id, entity_ref, unprocessed_entity, unprocessed_hash, \
@@ -355,7 +355,7 @@ async fn apply_children(
                 "UPDATE refresh_state SET unprocessed_entity = ?, unprocessed_hash = ?, location_key = ?, \
                  next_update_at = ? WHERE entity_ref = ?",
             )
-            .bind(to_json(&child.body)?)
+            .bind(child.body.as_str())
             .bind(&child.hash)
             .bind(&child.location_key)
             .bind(now)
@@ -937,7 +937,7 @@ impl CatalogStore for SqliteStore {
             let body: String = get(row, 1)?;
             children.push(UnprocessedEntity {
                 entity_ref: get(row, 0)?,
-                body: from_json(&body, "unprocessed entity")?,
+                body,
                 hash: get(row, 2)?,
                 location_key: get(row, 3)?,
             });

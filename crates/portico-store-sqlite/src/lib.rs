@@ -55,8 +55,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            // 32 MiB page cache per connection: the working set of a 100k-entity catalog.
-            .pragma("cache_size", "-32768")
+            // A small page cache per connection: the operating system caches the file anyway,
+            // and a large private cache in each of the connections adds up to the process's
+            // memory (it held the whole database several times over).
+            .pragma("cache_size", "-4096")
             .pragma("temp_store", "memory");
         // The writer connects first: it creates the file and switches it to WAL (a persistent
         // setting), which the read-only connections then rely on.

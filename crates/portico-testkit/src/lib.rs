@@ -1,6 +1,7 @@
 //! Test helpers: an in-process [`TestApp`] (the whole app on a fresh store, requests sent to
-//! the router without a socket) and small request helpers.
+//! the router without a socket, or served on a real loopback port) and small request helpers.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use axum::Router;
@@ -117,6 +118,23 @@ impl TestApp {
     /// Finishes all pending background work (ingestion, index updates).
     pub async fn settle(&self) {
         self.app.settle().await;
+    }
+
+    /// Serves the app on a fresh `127.0.0.1` port and starts its background loops, for clients
+    /// that need a real socket. Server and loops run as tasks on the test's runtime and end
+    /// with it.
+    pub async fn serve(&mut self) -> SocketAddr {
+        let listener =
+            tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                eprintln!("test server on {addr} stopped: {error}");
+            }
+        });
+        self.app.spawn_loops();
+        addr
     }
 
     pub async fn request(&self, method: Method, uri: &str, body: Option<Value>) -> TestResponse {

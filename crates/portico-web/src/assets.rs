@@ -104,10 +104,8 @@ mod tests {
 
     #[tokio::test]
     async fn serves_hashed_names_with_long_cache() {
-        let response = router()
-            .oneshot(Request::get(url("htmx.min.js")).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let response =
+            router().oneshot(Request::get(url("htmx.min.js")).body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
         assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));

@@ -24,7 +24,7 @@ impl Markup {
 
     /// Renders a template; a render failure (a formatting error inside a filter) yields an
     /// inline error note rather than a broken page.
-    pub fn render(template: &impl askama::Template) -> Markup {
+    pub fn render<T: askama::Template + ?Sized>(template: &T) -> Markup {
         match template.render() {
             Ok(html) => Markup(html),
             Err(error) => Markup(format!("<p class=\"render-error\">{}</p>", escape(&error.to_string()))),
@@ -120,12 +120,24 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_quotes() {
-        assert_eq!(escape("<script>alert('x')</script>&\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+        assert_eq!(
+            escape("<script>alert('x')</script>&\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
+        );
     }
 
     #[test]
     fn safe_href_allows_web_mail_and_relative() {
-        for url in ["https://example.com/a", "HTTP://x", "mailto:a@b.c", "/catalog", "docs/x", "?q=1", "#top", "//cdn.example"] {
+        for url in [
+            "https://example.com/a",
+            "HTTP://x",
+            "mailto:a@b.c",
+            "/catalog",
+            "docs/x",
+            "?q=1",
+            "#top",
+            "//cdn.example",
+        ] {
             assert_eq!(safe_href(url), Some(url), "{url}");
         }
     }
@@ -148,7 +160,10 @@ mod tests {
 
     #[test]
     fn query_urls_encode_each_part() {
-        assert_eq!(url_with_query("/catalog", [("kind", "api"), ("q", "a b&c")]), "/catalog?kind=api&q=a%20b%26c");
+        assert_eq!(
+            url_with_query("/catalog", [("kind", "api"), ("q", "a b&c")]),
+            "/catalog?kind=api&q=a%20b%26c"
+        );
         assert_eq!(url_with_query("/catalog", []), "/catalog");
     }
 

@@ -5,8 +5,22 @@ use crate::html::Markup;
 
 /// The icon ids [`icon`] knows.
 pub const NAMES: [&str; 16] = [
-    "home", "catalog", "api", "docs", "create", "search", "settings", "sun", "moon", "logo", "star", "user",
-    "group", "system", "chevron-left", "chevron-right",
+    "home",
+    "catalog",
+    "api",
+    "docs",
+    "create",
+    "search",
+    "settings",
+    "sun",
+    "moon",
+    "logo",
+    "star",
+    "user",
+    "group",
+    "system",
+    "chevron-left",
+    "chevron-right",
 ];
 
 fn path(name: &str) -> &'static str {
@@ -31,9 +45,7 @@ fn path(name: &str) -> &'static str {
         "logo" => {
             r#"<path d="M3 20h18"/><path d="M4 9.5 12 4l8 5.5"/><path d="M6 10.5V18M10 10.5V18M14 10.5V18M18 10.5V18"/>"#
         }
-        "star" => {
-            r#"<path d="m12 3.5 2.6 5.3 5.8.8-4.2 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.2-4.1 5.8-.8z"/>"#
-        }
+        "star" => r#"<path d="m12 3.5 2.6 5.3 5.8.8-4.2 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.2-4.1 5.8-.8z"/>"#,
         "user" => r#"<circle cx="12" cy="8" r="4"/><path d="M4 20.5a8 8 0 0 1 16 0"/>"#,
         "group" => {
             r#"<circle cx="9" cy="8.5" r="3.5"/><path d="M2.5 20a6.5 6.5 0 0 1 13 0"/><path d="M15.5 5.2a3.5 3.5 0 0 1 0 6.6M18 14.2a6.5 6.5 0 0 1 3.5 5.8"/>"#

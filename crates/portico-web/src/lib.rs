@@ -1,6 +1,36 @@
-//! Shared web pieces: the error type every handler returns, which renders Backstage's JSON error
-//! body for `/api` routes.
+//! Shared web pieces.
+//!
+//! * [`ApiError`]: the error every `/api` handler returns, rendered as Backstage's JSON error
+//!   body; [`PageError`]: the error of HTML pages, rendered as a page inside the shell.
+//! * The page shell ([`shell`]): layout, navigation ([`NavItem`]), global search box, theme
+//!   switch; page handlers take a [`PageContext`] and call [`PageContext::page`].
+//! * Shared components ([`components`]), icons ([`icons`]), HTML helpers ([`html`]: [`Markup`],
+//!   [`safe_href`]), query-string state ([`Query`]) and the viewer's cookies ([`Viewer`]).
+//! * Embedded static assets under content-hashed URLs ([`assets`]) and the settings page
+//!   ([`settings`]); [`routes`] mounts both.
+//! * Extension points for entity pages ([`EntityTab`], [`EntityCard`], [`EntityPageExtensions`]).
 
+pub mod assets;
+pub mod components;
+mod entity_tabs;
 mod error;
+pub mod html;
+pub mod icons;
+mod page_error;
+mod query;
+pub mod settings;
+pub mod shell;
+mod viewer;
 
+pub use entity_tabs::{AppliesTo, EntityCard, EntityPageExtensions, EntityTab, TabFuture, TabRender};
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorKind, error_json};
+pub use html::{Markup, escape, safe_href};
+pub use page_error::{PageError, PageErrorBody};
+pub use query::Query;
+pub use shell::{NavItem, PageContext, Shell, not_found, shell_middleware};
+pub use viewer::{STARRED_COOKIE, THEME_COOKIE, Theme, USER_COOKIE, Viewer};
+
+/// The routes the shell itself serves: `/assets/{file}` and `/settings`.
+pub fn routes() -> axum::Router {
+    assets::router().merge(settings::router())
+}

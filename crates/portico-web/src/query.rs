@@ -54,7 +54,10 @@ impl Query {
 
     /// `path?query` (empty values dropped).
     pub fn url(&self, path: &str) -> String {
-        url_with_query(path, self.0.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.as_str(), v.as_str())))
+        url_with_query(
+            path,
+            self.0.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.as_str(), v.as_str())),
+        )
     }
 }
 
@@ -68,7 +71,10 @@ mod tests {
         assert_eq!(query.one("kind"), Some("api"));
         assert_eq!(query.one("q"), None);
         assert_eq!(query.all("type"), ["grpc", "openapi"]);
-        assert_eq!(query.with("page", "3").url("/catalog"), "/catalog?kind=api&type=grpc&type=openapi&type=grpc&page=3");
+        assert_eq!(
+            query.with("page", "3").url("/catalog"),
+            "/catalog?kind=api&type=grpc&type=openapi&type=grpc&page=3"
+        );
         assert_eq!(query.without("type").without("page").url("/c"), "/c?kind=api");
     }
 }

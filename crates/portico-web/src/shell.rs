@@ -125,7 +125,12 @@ impl PageContext {
     }
 
     /// The whole page, or only `fragment` when htmx asked for one.
-    pub fn page_or_fragment(&self, title: &str, content: impl FnOnce() -> Markup, fragment: Markup) -> Response {
+    pub fn page_or_fragment(
+        &self,
+        title: &str,
+        content: impl FnOnce() -> Markup,
+        fragment: Markup,
+    ) -> Response {
         if self.fragment { self.fragment(fragment) } else { self.page(title, content()) }
     }
 }
@@ -194,7 +199,11 @@ impl<'a> Layout<'a> {
             .shell
             .nav
             .iter()
-            .map(|item| NavLink { item, active: Some(item.href.as_str()) == active, icon: icons::icon(item.icon) })
+            .map(|item| NavLink {
+                item,
+                active: Some(item.href.as_str()) == active,
+                icon: icons::icon(item.icon),
+            })
             .collect();
         // The header box shows the current search when the page is the search target.
         let search_value = if cx.path == cx.shell.search_action {

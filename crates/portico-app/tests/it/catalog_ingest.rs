@@ -331,3 +331,26 @@ async fn catalog_rules_reject_a_disallowed_kind_for_the_whole_file() {
         "{messages:#?}"
     );
 }
+
+#[tokio::test]
+async fn relations_to_missing_targets_are_kept_and_the_reverse_appears_when_the_target_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: service\nspec:\n  type: service\n  lifecycle: production\n  owner: team\n  dependsOn: [resource:db]\n";
+    let file = write_file(dir.path(), "catalog.yaml", service);
+    let app = TestApp::start_in(
+        dir,
+        &config_with_locations(&[("file", &file.to_string_lossy())]),
+        TestDatabase::Sqlite,
+    )
+    .await;
+    app.settle().await;
+    let entity = app.entity("component:default/service").await.unwrap();
+    assert!(has_relation(&entity, "dependsOn", "resource:default/db"), "dangling relations are normal");
+
+    let db = "apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata:\n  name: db\nspec:\n  type: database\n  owner: team\n";
+    std::fs::write(&file, format!("{service}---\n{db}")).unwrap();
+    app.post("/api/catalog/refresh", json!({"entityRef": "component:default/service"})).await;
+    app.settle().await;
+    let resource = app.entity("resource:default/db").await.expect("resource arrives");
+    assert!(has_relation(&resource, "dependencyOf", "component:default/service"), "{resource:#}");
+}

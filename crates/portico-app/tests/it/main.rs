@@ -3,5 +3,7 @@
 
 mod catalog_api;
 mod catalog_bad_input;
+mod catalog_client;
 mod catalog_ingest;
+mod pages_catalog;
 mod support;

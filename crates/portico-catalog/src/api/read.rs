@@ -409,16 +409,8 @@ async fn entity_facets(State(state): State<ReadApi>, RawQuery(raw): RawQuery) ->
             }
             written.push(facet);
             push_json_string(&mut body, facet);
-            body.push_str(":[");
-            for (i, count) in index.facet(facet, &set).into_iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                body.push_str("{\"value\":");
-                push_json_string(&mut body, count.value);
-                body.push_str(&format!(",\"count\":{}}}", count.count));
-            }
-            body.push(']');
+            body.push(':');
+            index.write_facet_json(facet, &set, &mut body);
         }
         body.push_str("}}");
         body

@@ -2,6 +2,7 @@
 //! validation, entity deletion, ancestry.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use portico_model::{EntityRef, RefDefaults, SerializedError};
-use portico_store::LocationRecord;
+use portico_store::{CatalogStore, LocationRecord};
 use portico_web::{ApiError, ApiResult};
 use serde_json::{Value, json};
 
@@ -23,7 +24,19 @@ use crate::index::SharedIndex;
 pub struct WriteApi {
     pub engine: Engine,
     pub index: SharedIndex,
+    /// To bring the index up to date before answering a delete, so that a client reading right
+    /// after the 204 no longer sees what it deleted (Backstage reads its database directly).
+    pub store: Arc<dyn CatalogStore>,
     pub readonly: bool,
+}
+
+impl WriteApi {
+    async fn catch_up(&self) -> ApiResult<()> {
+        crate::index::catch_up(&self.index, self.store.as_ref()).await.map(|_| ()).map_err(|error| {
+            tracing::error!(%error, "catalog index could not read the change feed");
+            ApiError::internal(error.to_string())
+        })
+    }
 }
 
 pub fn router(state: WriteApi) -> Router {
@@ -109,6 +122,7 @@ async fn delete_entity(
 ) -> ApiResult<StatusCode> {
     check_query(&query, &[])?;
     api.engine.delete_entity(&uid).await?;
+    api.catch_up().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -264,6 +278,7 @@ async fn delete_location(
         return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
     }
     api.engine.delete_location(&id).await?;
+    api.catch_up().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -341,16 +341,18 @@ fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, ReadError> {
     Ok(out)
 }
 
-/// Builds the child entity emitted for a valid-looking document.
+/// Builds the child entity emitted for a document that names an entity; also returns the
+/// annotated entity as a value, for judging it.
 pub fn child_entity(
     mut entity: Value,
     entity_ref: String,
     source: &Source,
     origin: &str,
-) -> UnprocessedEntity {
+) -> (UnprocessedEntity, Value) {
     annotate(&mut entity, source, origin);
     let hash = portico_model::hash::stable_hash(&entity);
-    UnprocessedEntity { entity_ref, body: entity, hash, location_key: Some(source.location_ref()) }
+    let location_key = Some(source.location_ref());
+    (UnprocessedEntity { entity_ref, body: entity.to_string(), hash, location_key }, entity)
 }
 
 /// Parses a ref for messages; falls back to the raw text.

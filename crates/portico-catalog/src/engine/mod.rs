@@ -37,11 +37,17 @@ pub const CONFIG_PROVIDER: &str = "config";
 pub const REGISTERED_PROVIDER: &str = "registered";
 
 /// How many due entities one tick processes; bigger batches mean fewer transactions.
-const BATCH: usize = 2_000;
+const BATCH: usize = 1_000;
 /// How many entities are processed at once within a batch (they mostly wait on reads).
 const CONCURRENCY: usize = 16;
 /// How many refs one stitch round loads at once.
 const STITCH_CHUNK: usize = 1_000;
+/// Stitching waits until the queue runs dry, so an entity touched by many batches (a group
+/// owning thousands of components) is stitched once, not once per batch — but no longer than
+/// this, so a long ingestion still shows progress.
+const STITCH_MAX_DELAY: Duration = Duration::from_secs(2);
+/// Nor past this many pending refs, to bound memory.
+const STITCH_MAX_PENDING: usize = 50_000;
 /// The most entities a dry run follows before giving up.
 const DRY_RUN_LIMIT: usize = 10_000;
 
@@ -73,6 +79,8 @@ struct Inner {
     /// Notified after final entities were written, for the read index to catch up.
     changed: Arc<Notify>,
     watcher: watch::FileWatcher,
+    /// Refs whose final entity may have changed, waiting to be stitched.
+    pending_stitch: std::sync::Mutex<PendingStitch>,
     /// Whether the providers' roots were put into the store since start.
     providers_synced: std::sync::atomic::AtomicBool,
 }
@@ -90,6 +98,7 @@ impl Engine {
                 wake: Notify::new(),
                 changed,
                 watcher,
+                pending_stitch: std::sync::Mutex::new(PendingStitch::default()),
                 providers_synced,
             }),
         }
@@ -139,6 +148,7 @@ impl Engine {
     async fn sync_provider(&self, provider: &str, roots: Vec<UnprocessedEntity>) -> Result<(), EngineError> {
         let report = self.inner.store.replace_provider_roots(provider, roots, now_millis()).await?;
         self.after_write(report).await?;
+        self.flush_stitch().await?;
         self.wake();
         Ok(())
     }
@@ -200,6 +210,7 @@ impl Engine {
         let next = now + self.next_interval_ms();
         let due = self.inner.store.claim_due(now, BATCH, next).await?;
         if due.is_empty() {
+            self.flush_stitch().await?;
             return Ok(0);
         }
         let claimed = due.len();
@@ -247,6 +258,13 @@ impl Engine {
             let report = self.inner.store.write_outcomes(outcomes, now_millis()).await?;
             self.after_write(report).await?;
         }
+        let flush_due = self.inner.pending_stitch.lock().is_ok_and(|pending| {
+            pending.refs.len() >= STITCH_MAX_PENDING
+                || pending.since.is_some_and(|since| since.elapsed() >= STITCH_MAX_DELAY)
+        });
+        if claimed < BATCH || flush_due {
+            self.flush_stitch().await?;
+        }
         Ok(claimed)
     }
 
@@ -284,15 +302,32 @@ impl Engine {
                 }
             }
         }
-        self.stitch_refs(report.stitch).await
+        if let Ok(mut pending) = self.inner.pending_stitch.lock() {
+            pending.since.get_or_insert_with(std::time::Instant::now);
+            pending.refs.extend(report.stitch);
+        }
+        Ok(())
     }
 
-    async fn stitch_refs(&self, mut refs: Vec<String>) -> Result<(), EngineError> {
+    /// Stitches everything pending.
+    async fn flush_stitch(&self) -> Result<(), EngineError> {
+        let refs = match self.inner.pending_stitch.lock() {
+            Ok(mut pending) => {
+                pending.since = None;
+                std::mem::take(&mut pending.refs)
+            }
+            Err(_) => return Ok(()),
+        };
+        let mut refs: Vec<String> = refs.into_iter().collect();
         if refs.is_empty() {
             return Ok(());
         }
         refs.sort();
-        refs.dedup();
+        tracing::debug!(count = refs.len(), "stitching");
+        self.stitch_refs(refs).await
+    }
+
+    async fn stitch_refs(&self, refs: Vec<String>) -> Result<(), EngineError> {
         for chunk in refs.chunks(STITCH_CHUNK) {
             let inputs = self.inner.store.stitch_inputs(chunk).await?;
             let mut writes = Vec::new();
@@ -301,6 +336,8 @@ impl Engine {
                 match stitch(input) {
                     Stitched::Write(write) => writes.push(write),
                     Stitched::Unchanged => {}
+                    // Never served (not processed successfully yet): nothing to remove.
+                    Stitched::NothingToServe if input.final_hash.is_none() => {}
                     Stitched::NothingToServe => gone.push(input.entity_ref.clone()),
                 }
             }
@@ -324,7 +361,8 @@ impl Engine {
             tracing::info!(count = report.deleted.len(), "deleted orphaned entities");
             self.inner.changed.notify_one();
         }
-        self.stitch_refs(report.stitch).await
+        self.after_write(report).await?;
+        self.flush_stitch().await
     }
 
     async fn files_changed(&self, paths: Vec<std::path::PathBuf>) {
@@ -424,6 +462,7 @@ impl Engine {
         if let Some(deleted) = self.inner.store.delete_entity(uid, now_millis()).await? {
             self.inner.changed.notify_one();
             self.after_write(deleted.report).await?;
+            self.flush_stitch().await?;
             self.wake();
         }
         Ok(())
@@ -463,7 +502,8 @@ impl Engine {
     pub async fn dry_run(&self, kind: &str, target: &str) -> Result<Vec<Value>, SerializedError> {
         let root = root_entity(kind, target);
         let host = DryRunHost::default();
-        let mut queue = VecDeque::from([(root.body, Vec::<String>::new())]);
+        let root: Value = serde_json::from_str(&root.body).unwrap_or(Value::Null);
+        let mut queue = VecDeque::from([(root, Vec::<String>::new())]);
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         while let Some((entity, ancestors)) = queue.pop_front() {
@@ -492,7 +532,8 @@ impl Engine {
                     let mut child_ancestors = ancestors.clone();
                     child_ancestors.push(entity_ref.clone());
                     for child in children {
-                        queue.push_back((child.body, child_ancestors.clone()));
+                        let body = serde_json::from_str(&child.body).unwrap_or(Value::Null);
+                        queue.push_back((body, child_ancestors.clone()));
                     }
                     out.push(entity);
                 }
@@ -532,11 +573,19 @@ impl Engine {
     }
 }
 
+/// Refs waiting to be stitched, and since when.
+#[derive(Default)]
+struct PendingStitch {
+    refs: HashSet<String>,
+    since: Option<std::time::Instant>,
+}
+
 /// The generated root Location entity of a provider location.
 pub fn root_entity(kind: &str, target: &str) -> UnprocessedEntity {
-    let body = generated_location_entity(kind, target, None);
-    let entity_ref = location::claimed_ref(&body).map(|(r, _)| r).unwrap_or_default();
-    let hash = stable_hash(&body);
+    let entity = generated_location_entity(kind, target, None);
+    let entity_ref = location::claimed_ref(&entity).map(|(r, _)| r).unwrap_or_default();
+    let hash = stable_hash(&entity);
+    let body = entity.to_string();
     let location_key =
         Source { kind: SourceKind::parse(kind).unwrap_or(SourceKind::File), target: target.to_owned() }
             .location_ref();

@@ -291,8 +291,8 @@ pub async fn judge_file(file: &ReadFile, origin: &str, reader: &Reader) -> Vec<J
             out.push(JudgedDocument { child: None, kind: String::new(), problem: Some(problem), start });
             continue;
         };
-        let child = child_entity(document, entity_ref, &file.source, origin);
-        let (verdict, _) = check_entity(child.body.clone(), reader).await;
+        let (child, annotated) = child_entity(document, entity_ref, &file.source, origin);
+        let (verdict, _) = check_entity(annotated, reader).await;
         let problem = verdict.err().map(|error| {
             let position = error_position(&error, &positions).or(Some(start));
             Problem::new(&file.source.target, position, error)

@@ -20,11 +20,12 @@
 mod search;
 mod splice;
 mod strings;
+mod text;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use portico_store::{CatalogStore, FinalChange, FinalEntityRow, StoreError};
 use roaring::RoaringBitmap;
@@ -69,7 +70,7 @@ impl Hasher for IdHasher {
 
 pub(crate) type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
 
-/// The entities holding one original value of one key.
+/// The entities holding one original value of one key (or having one key at all).
 #[derive(Debug)]
 pub(crate) enum Postings {
     One(u32),
@@ -127,11 +128,151 @@ impl Postings {
         }
     }
 
+    pub(crate) fn to_bitmap(&self) -> RoaringBitmap {
+        match self {
+            Postings::One(ordinal) => std::iter::once(*ordinal).collect(),
+            Postings::Many(bitmap) => bitmap.as_ref().clone(),
+        }
+    }
+
     pub(crate) fn intersection_len(&self, set: &RoaringBitmap) -> u64 {
         match self {
             Postings::One(ordinal) => u64::from(set.contains(*ordinal)),
             Postings::Many(bitmap) => bitmap.intersection_len(set),
         }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Postings::One(_) => 0,
+            Postings::Many(bitmap) => bitmap.serialized_size() + 48,
+        }
+    }
+}
+
+/// Keys with at most this many distinct values keep them in a small vector instead of a map.
+const SMALL_VALUES: usize = 8;
+
+/// Original value id → entities, sized to the key: most keys (array-element keys such as
+/// `spec.dependson.<ref>`) have a single value held by a single entity, and must cost no
+/// allocation.
+#[derive(Debug, Default)]
+pub(crate) enum ValueMap {
+    #[default]
+    Empty,
+    One(u32, Postings),
+    Small(Vec<(u32, Postings)>),
+    Map(IdMap<Postings>),
+}
+
+impl ValueMap {
+    pub(crate) fn get(&self, value: u32) -> Option<&Postings> {
+        match self {
+            ValueMap::Empty => None,
+            ValueMap::One(v, postings) => (*v == value).then_some(postings),
+            ValueMap::Small(entries) => entries.iter().find(|(v, _)| *v == value).map(|(_, p)| p),
+            ValueMap::Map(map) => map.get(&value),
+        }
+    }
+
+    /// Every `(value, postings)` entry, in no particular order.
+    pub(crate) fn iter(&self) -> Box<dyn Iterator<Item = (u32, &Postings)> + '_> {
+        match self {
+            ValueMap::Empty => Box::new(std::iter::empty()),
+            ValueMap::One(v, postings) => Box::new(std::iter::once((*v, postings))),
+            ValueMap::Small(entries) => Box::new(entries.iter().map(|(v, p)| (*v, p))),
+            ValueMap::Map(map) => Box::new(map.iter().map(|(v, p)| (*v, p))),
+        }
+    }
+
+    /// Adds an entity under a value; `true` when the value is new to the key.
+    fn insert(&mut self, value: u32, ordinal: u32) -> bool {
+        match self {
+            ValueMap::Empty => {
+                *self = ValueMap::One(value, Postings::One(ordinal));
+                true
+            }
+            ValueMap::One(v, postings) if *v == value => {
+                postings.insert(ordinal);
+                false
+            }
+            ValueMap::One(..) => {
+                if let ValueMap::One(v, postings) = std::mem::take(self) {
+                    *self = ValueMap::Small(vec![(v, postings), (value, Postings::One(ordinal))]);
+                }
+                true
+            }
+            ValueMap::Small(entries) => {
+                if let Some((_, postings)) = entries.iter_mut().find(|(v, _)| *v == value) {
+                    postings.insert(ordinal);
+                    return false;
+                }
+                if entries.len() < SMALL_VALUES {
+                    entries.push((value, Postings::One(ordinal)));
+                } else {
+                    let mut map: IdMap<Postings> = entries.drain(..).collect();
+                    map.insert(value, Postings::One(ordinal));
+                    *self = ValueMap::Map(map);
+                }
+                true
+            }
+            ValueMap::Map(map) => match map.entry(value) {
+                Entry::Occupied(mut entry) => {
+                    entry.get_mut().insert(ordinal);
+                    false
+                }
+                Entry::Vacant(entry) => {
+                    entry.insert(Postings::One(ordinal));
+                    true
+                }
+            },
+        }
+    }
+
+    /// Removes an entity from a value; `true` when the value left the key.
+    fn remove(&mut self, value: u32, ordinal: u32) -> bool {
+        match self {
+            ValueMap::Empty => false,
+            ValueMap::One(v, postings) => {
+                let emptied = *v == value && postings.remove(ordinal);
+                if emptied {
+                    *self = ValueMap::Empty;
+                }
+                emptied
+            }
+            ValueMap::Small(entries) => {
+                let Some(at) = entries.iter().position(|(v, _)| *v == value) else {
+                    return false;
+                };
+                let emptied = entries[at].1.remove(ordinal);
+                if emptied {
+                    entries.swap_remove(at);
+                    if entries.len() == 1
+                        && let Some((v, postings)) = entries.pop()
+                    {
+                        *self = ValueMap::One(v, postings);
+                    }
+                }
+                emptied
+            }
+            ValueMap::Map(map) => {
+                let emptied = map.get_mut(&value).is_some_and(|p| p.remove(ordinal));
+                if emptied {
+                    map.remove(&value);
+                }
+                emptied
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let entries: usize = self.iter().map(|(_, p)| p.heap_bytes()).sum();
+        entries
+            + match self {
+                ValueMap::Small(entries) => entries.capacity() * 24,
+                ValueMap::Map(map) => map.capacity() * 25,
+                _ => 0,
+            }
     }
 }
 
@@ -139,54 +280,78 @@ impl Postings {
 #[derive(Debug, Default)]
 pub(crate) struct KeyData {
     /// Entities that have the key at all (null values included).
-    pub(crate) exists: RoaringBitmap,
+    pub(crate) exists: Option<Postings>,
     /// Original value id → entities.
-    pub(crate) by_original: IdMap<Postings>,
-    /// Lowercased value id → the original value ids that differ from it and lowercase to it.
-    /// An original that is already lowercase is found under its own id in `by_original`.
-    pub(crate) variants: IdMap<Vec<u32>>,
-    /// Original value id → its lowercased value id, for originals that differ from it.
-    pub(crate) lower_of: IdMap<u32>,
-    /// The distinct lowercased values laid out contiguously for substring search; built on the
-    /// first full-text query over this key and dropped whenever the set of values changes.
-    pub(crate) text: OnceLock<TextColumn>,
+    pub(crate) values: ValueMap,
 }
 
-/// The values of one key as one text, `\0`-separated, so a substring search is one linear
-/// scan over contiguous memory instead of a pointer chase per value.
+/// How each interned value relates to its lowercase form. Values are never removed from the
+/// interner, so these links stay valid; they replace a per-key map of case variants.
 #[derive(Debug, Default)]
-pub(crate) struct TextColumn {
-    pub(crate) text: String,
-    /// Start offset of each value in `text`.
-    pub(crate) starts: Vec<u32>,
-    /// The original value id of each value.
-    pub(crate) originals: Vec<u32>,
+pub(crate) struct CaseLinks {
+    /// Value id → id of its lowercased form (itself when already lowercase).
+    lower: Vec<u32>,
+    /// Lowercased value id → first original that differs from it and lowercases to it.
+    first_variant: Vec<u32>,
+    /// Original id → next original with the same lowercased form.
+    next_variant: Vec<u32>,
 }
 
-impl KeyData {
-    fn lower_of(&self, original: u32) -> u32 {
-        self.lower_of.get(&original).copied().unwrap_or(original)
+impl CaseLinks {
+    fn ensure(&mut self, len: usize) {
+        if self.lower.len() < len {
+            self.lower.resize(len, NONE);
+            self.first_variant.resize(len, NONE);
+            self.next_variant.resize(len, NONE);
+        }
     }
 
-    pub(crate) fn text_column(&self, values: &Strings) -> &TextColumn {
-        self.text.get_or_init(|| {
-            let mut column = TextColumn::default();
-            for &original in self.by_original.keys() {
-                column.starts.push(column.text.len() as u32);
-                column.originals.push(original);
-                column.text.push_str(values.get(self.lower_of(original)));
-                column.text.push('\0');
-            }
-            column
+    /// The lowercased form of a value id.
+    pub(crate) fn lower(&self, value: u32) -> u32 {
+        match self.lower.get(value as usize) {
+            Some(&lower) if lower != NONE => lower,
+            _ => value,
+        }
+    }
+
+    /// The originals differing from a lowercased value that lowercase to it.
+    pub(crate) fn variants(&self, lower: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut next = self.first_variant.get(lower as usize).copied().unwrap_or(NONE);
+        std::iter::from_fn(move || {
+            let current = next;
+            (current != NONE).then(|| {
+                next = self.next_variant[current as usize];
+                current
+            })
         })
     }
+
+    fn shrink_to_fit(&mut self) {
+        self.lower.shrink_to_fit();
+        self.first_variant.shrink_to_fit();
+        self.next_variant.shrink_to_fit();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        (self.lower.capacity() + self.first_variant.capacity() + self.next_variant.capacity()) * 4
+    }
 }
 
-/// One search row of an entity: ids into the key and value interners (`NONE` for null).
+/// Query structures derived from the index on demand and dropped when what they summarize
+/// changes. Readers share the index, so they live behind a lock of their own.
+#[derive(Debug, Default)]
+pub(crate) struct Caches {
+    /// Key id → substring index of its values; dropped when the key's set of values changes.
+    pub(crate) text: IdMap<Arc<text::TextIndex>>,
+    /// Key id → the facet array over all entities, as JSON; dropped on any change to the key.
+    pub(crate) facets: IdMap<Arc<str>>,
+}
+
+/// One search row of an entity: ids into the key and value interners; `original` is `NONE`
+/// for a null value. The lowercased value is found through [`CaseLinks`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Row {
     pub(crate) key: u32,
-    pub(crate) lower: u32,
     pub(crate) original: u32,
 }
 
@@ -243,6 +408,8 @@ pub struct ReadIndex {
     keys: Strings,
     key_data: Vec<KeyData>,
     values: Strings,
+    case: CaseLinks,
+    caches: Mutex<Caches>,
     last_seq: i64,
 }
 
@@ -259,6 +426,7 @@ impl ReadIndex {
         for row in rows {
             self.upsert(row);
         }
+        self.shrink_to_fit();
         self.last_seq = seq;
     }
 
@@ -322,7 +490,8 @@ impl ReadIndex {
         &self.live
     }
 
-    /// Approximate heap bytes held by the index (bodies, rows, interned strings, postings).
+    /// Approximate heap bytes held by the index (bodies, rows, interned strings, postings,
+    /// cached query structures), excluding allocator overhead.
     pub fn heap_bytes(&self) -> usize {
         let slots: usize = self
             .slots
@@ -330,36 +499,58 @@ impl ReadIndex {
             .flatten()
             .map(|s| {
                 s.body.len()
-                    + s.rows.len() * 12
+                    + s.rows.len() * std::mem::size_of::<Row>()
                     + s.splices.len() * 12
-                    + s.uid.len()
-                    + s.entity_ref.len()
-                    + 64
+                    + (s.uid.len() + 16)
+                    + (s.entity_ref.len() + 16)
             })
             .sum();
-        let postings: usize = self
+        let keys: usize = self
             .key_data
             .iter()
-            .map(|k| {
-                k.exists.serialized_size()
-                    + k.by_original.capacity() * 24
-                    + k.by_original
-                        .values()
-                        .map(|p| match p {
-                            Postings::One(_) => 0,
-                            Postings::Many(b) => b.serialized_size() + 32,
-                        })
-                        .sum::<usize>()
-                    + (k.variants.capacity() + k.lower_of.capacity()) * 16
-            })
+            .map(|k| k.exists.as_ref().map_or(0, Postings::heap_bytes) + k.values.heap_bytes())
             .sum();
+        let caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
+        let cached: usize = caches.text.values().map(|t| t.heap_bytes()).sum::<usize>()
+            + caches.facets.values().map(|f| f.len()).sum::<usize>();
         slots
             + self.slots.capacity() * std::mem::size_of::<Option<Slot>>()
-            + postings
+            + self.key_data.capacity() * std::mem::size_of::<KeyData>()
+            + keys
             + self.keys.heap_bytes()
             + self.values.heap_bytes()
-            + self.by_uid.len() * 48
-            + self.by_ref.len() * 48
+            + self.case.heap_bytes()
+            + self.live.serialized_size()
+            + (self.by_uid.len() + self.by_ref.len()) * 40
+            + cached
+    }
+
+    /// Releases the spare capacity growth left behind; after a bulk load this is a sizeable
+    /// share of the index (vectors and maps grow by doubling).
+    fn shrink_to_fit(&mut self) {
+        self.values.shrink_to_fit();
+        self.keys.shrink_to_fit();
+        self.case.shrink_to_fit();
+        self.slots.shrink_to_fit();
+        self.key_data.shrink_to_fit();
+        for data in &mut self.key_data {
+            match &mut data.values {
+                ValueMap::Small(entries) => entries.shrink_to_fit(),
+                ValueMap::Map(map) => map.shrink_to_fit(),
+                ValueMap::Empty | ValueMap::One(..) => {}
+            }
+        }
+    }
+
+    /// Drops the cached structures derived from a key: the facet counts always, the text index
+    /// when the key's set of values changed.
+    fn invalidate(caches: &mut Caches, key: u32, values_changed: bool) {
+        if !caches.facets.is_empty() {
+            caches.facets.remove(&key);
+        }
+        if values_changed && !caches.text.is_empty() {
+            caches.text.remove(&key);
+        }
     }
 
     fn upsert(&mut self, row: FinalEntityRow) {
@@ -385,36 +576,26 @@ impl ReadIndex {
             }
         };
         let mut rows = Vec::with_capacity(search_rows.len());
+        let caches = self.caches.get_mut().unwrap_or_else(PoisonError::into_inner);
         for search_row in search_rows {
             let key = self.keys.intern(&search_row.key);
             if key as usize >= self.key_data.len() {
                 self.key_data.resize_with(key as usize + 1, KeyData::default);
             }
-            let lower = search_row.value.as_deref().map_or(NONE, |v| self.values.intern(v));
-            let original = match (&search_row.original, lower) {
-                (_, NONE) => NONE,
-                (Some(original), _) => self.values.intern(original),
-                (None, lower) => lower,
+            let original = match &search_row.value {
+                None => NONE,
+                Some(lower) => {
+                    intern_value(&mut self.values, &mut self.case, lower, search_row.original.as_deref())
+                }
             };
             let data = &mut self.key_data[key as usize];
-            data.exists.insert(ordinal);
-            if lower != NONE {
-                match data.by_original.entry(original) {
-                    Entry::Occupied(mut entry) => entry.get_mut().insert(ordinal),
-                    Entry::Vacant(entry) => {
-                        entry.insert(Postings::One(ordinal));
-                        data.text.take();
-                    }
-                }
-                if original != lower {
-                    data.lower_of.insert(original, lower);
-                    let variants = data.variants.entry(lower).or_default();
-                    if !variants.contains(&original) {
-                        variants.push(original);
-                    }
-                }
+            match &mut data.exists {
+                Some(exists) => exists.insert(ordinal),
+                exists @ None => *exists = Some(Postings::One(ordinal)),
             }
-            rows.push(Row { key, lower, original });
+            let new_value = original != NONE && data.values.insert(original, ordinal);
+            Self::invalidate(caches, key, new_value);
+            rows.push(Row { key, original });
         }
         rows.sort_by_key(|row| row.key);
         rows.dedup();
@@ -437,26 +618,14 @@ impl ReadIndex {
         let Some(slot) = self.slots.get_mut(ordinal as usize).and_then(Option::take) else {
             return;
         };
+        let caches = self.caches.get_mut().unwrap_or_else(PoisonError::into_inner);
         for row in slot.rows.iter() {
             let data = &mut self.key_data[row.key as usize];
-            data.exists.remove(ordinal);
-            if row.lower == NONE {
-                continue;
+            if data.exists.as_mut().is_some_and(|e| e.remove(ordinal)) {
+                data.exists = None;
             }
-            let emptied = data.by_original.get_mut(&row.original).is_some_and(|p| p.remove(ordinal));
-            if emptied {
-                data.by_original.remove(&row.original);
-                data.text.take();
-                if row.original != row.lower {
-                    data.lower_of.remove(&row.original);
-                    if let Some(variants) = data.variants.get_mut(&row.lower) {
-                        variants.retain(|&v| v != row.original);
-                        if variants.is_empty() {
-                            data.variants.remove(&row.lower);
-                        }
-                    }
-                }
-            }
+            let emptied = row.original != NONE && data.values.remove(row.original, ordinal);
+            Self::invalidate(caches, row.key, emptied);
         }
         if self.by_uid.get(&slot.uid) == Some(&ordinal) {
             self.by_uid.remove(&slot.uid);
@@ -484,6 +653,27 @@ impl ReadIndex {
             _ => "",
         }
     }
+}
+
+/// Interns a row's value, its original text and its lowercased form, linked; returns the
+/// original's id.
+fn intern_value(values: &mut Strings, case: &mut CaseLinks, lower: &str, original: Option<&str>) -> u32 {
+    let (lower_id, _) = values.intern_new(lower);
+    let id = match original {
+        Some(original) if original != lower => {
+            let (id, new) = values.intern_new(original);
+            case.ensure(values.len());
+            if new {
+                case.lower[id as usize] = lower_id;
+                case.next_variant[id as usize] = case.first_variant[lower_id as usize];
+                case.first_variant[lower_id as usize] = id;
+            }
+            id
+        }
+        _ => lower_id,
+    };
+    case.ensure(values.len());
+    id
 }
 
 /// An entity parsed and flattened, ready to insert.

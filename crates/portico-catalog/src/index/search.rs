@@ -9,11 +9,13 @@
 //! it once per value).
 
 use std::cmp::Ordering;
+use std::sync::{Arc, PoisonError};
 
 use roaring::RoaringBitmap;
 
 use super::strings::NONE;
-use super::{EntityView, ReadIndex};
+use super::text::TextIndex;
+use super::{EntityView, KeyData, Postings, ReadIndex};
 
 /// A filter over indexed keys (Backstage's `EntityFilter`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,18 +123,15 @@ impl ReadIndex {
                     return RoaringBitmap::new();
                 };
                 let Some(values) = values else {
-                    return data.exists.clone();
+                    return data.exists.as_ref().map(Postings::to_bitmap).unwrap_or_default();
                 };
                 let mut result = RoaringBitmap::new();
                 for value in values {
                     let Some(lower) = self.values.lookup(&value.to_lowercase()) else {
                         continue;
                     };
-                    if let Some(postings) = data.by_original.get(&lower) {
-                        postings.union_into(&mut result);
-                    }
-                    for original in data.variants.get(&lower).into_iter().flatten() {
-                        if let Some(postings) = data.by_original.get(original) {
+                    for original in std::iter::once(lower).chain(self.case.variants(lower)) {
+                        if let Some(postings) = data.values.get(original) {
                             postings.union_into(&mut result);
                         }
                     }
@@ -172,35 +171,46 @@ impl ReadIndex {
     pub fn full_text(&self, term: &str, fields: &[String]) -> RoaringBitmap {
         let term = term.to_lowercase();
         let mut result = RoaringBitmap::new();
+        if term.contains('\0') {
+            return result;
+        }
         for field in fields {
-            let Some(data) = self.key_id(&field.to_lowercase()).and_then(|k| self.key_data.get(k as usize))
+            let Some((key, data)) = self
+                .key_id(&field.to_lowercase())
+                .and_then(|k| self.key_data.get(k as usize).map(|data| (k, data)))
             else {
                 continue;
             };
-            if term.contains('\0') {
-                continue;
-            }
-            let column = data.text_column(&self.values);
-            let mut last = usize::MAX;
-            for (at, _) in column.text.match_indices(term.as_str()) {
-                let value = column.starts.partition_point(|&start| start as usize <= at) - 1;
-                if value == last {
-                    continue;
-                }
-                last = value;
-                if let Some(postings) = data.by_original.get(&column.originals[value]) {
+            let text = self.text_index(key, data);
+            text.search(&term, |value| {
+                if let Some(postings) = data.values.get(text.originals[value]) {
                     postings.union_into(&mut result);
                 }
-            }
+            });
         }
         result
+    }
+
+    /// The substring index of a key's values, built on first use and cached until the key's
+    /// set of values changes. The cache lock is not held while building.
+    fn text_index(&self, key: u32, data: &KeyData) -> Arc<TextIndex> {
+        let cached = self.caches.lock().unwrap_or_else(PoisonError::into_inner).text.get(&key).cloned();
+        if let Some(text) = cached {
+            return text;
+        }
+        let built = Arc::new(TextIndex::build(
+            data.values.iter().map(|(original, _)| (original, self.values.get(self.case.lower(original)))),
+        ));
+        // Only `&mut self` changes the values, so a concurrent build produced the same index.
+        self.caches.lock().unwrap_or_else(PoisonError::into_inner).text.insert(key, built.clone());
+        built
     }
 
     /// The first (lowercased) value of `key` of an entity.
     fn sort_value(&self, ordinal: u32, key: Option<u32>) -> Option<&str> {
         let key = key?;
         let row = self.rows_of(ordinal, key).first()?;
-        (row.lower != NONE).then(|| self.values.get(row.lower))
+        (row.original != NONE).then(|| self.values.get(self.case.lower(row.original)))
     }
 
     /// Ordered listing (the `GET /entities` model): the entities of `set`, ordered by `order`
@@ -334,15 +344,40 @@ impl ReadIndex {
             return Vec::new();
         };
         let everything = set.len() == self.live.len();
-        data.by_original
+        data.values
             .iter()
-            .filter_map(|(&original, postings)| {
+            .filter_map(|(original, postings)| {
                 let count = if everything { postings.len() } else { postings.intersection_len(set) };
                 (count > 0).then(|| FacetCount { value: self.values.get(original), count })
             })
             .collect()
     }
 
+    /// Appends the facet counts of [`ReadIndex::facet`] as a JSON array of
+    /// `{"value":…,"count":…}` objects. Over all entities the text is cached per key until the
+    /// key changes, so repeated unfiltered facet requests cost a copy.
+    pub fn write_facet_json(&self, key: &str, set: &RoaringBitmap, out: &mut String) {
+        let key_id = self.key_id(&key.to_lowercase());
+        let everything = set.len() == self.live.len();
+        if let (true, Some(key_id)) = (everything, key_id) {
+            let cached =
+                self.caches.lock().unwrap_or_else(PoisonError::into_inner).facets.get(&key_id).cloned();
+            let json = cached.unwrap_or_else(|| {
+                let mut text = String::new();
+                write_facets(&self.facet(key, set), &mut text);
+                let text: Arc<str> = Arc::from(text);
+                self.caches
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .facets
+                    .insert(key_id, text.clone());
+                text
+            });
+            out.push_str(&json);
+        } else {
+            write_facets(&self.facet(key, set), out);
+        }
+    }
     /// The entities with these canonical refs (compared verbatim), `None` where there is none
     /// or it is not in `set`.
     pub fn by_refs<'a>(
@@ -353,5 +388,34 @@ impl ReadIndex {
         refs.into_iter()
             .map(|r| self.by_ref(r).filter(|e| set.is_none_or(|s| s.contains(e.ordinal))))
             .collect()
+    }
+}
+
+/// Writes facet counts as a JSON array.
+fn write_facets(counts: &[FacetCount<'_>], out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('[');
+    for (i, count) in counts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"value\":");
+        push_json_string(out, count.value);
+        let _ = write!(out, ",\"count\":{}}}", count.count);
+    }
+    out.push(']');
+}
+
+/// Appends a JSON string literal; plain text (the common case) is copied without the encoder.
+pub(crate) fn push_json_string(out: &mut String, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        match serde_json::to_string(text) {
+            Ok(quoted) => out.push_str(&quoted),
+            Err(_) => out.push_str("\"\""),
+        }
     }
 }

@@ -16,7 +16,8 @@ const BATCH: usize = 2000;
 fn unprocessed(entity_ref: &str, location_key: &str) -> UnprocessedEntity {
     UnprocessedEntity {
         entity_ref: entity_ref.to_owned(),
-        body: json!({ "kind": "Component", "metadata": { "name": entity_ref }, "spec": { "owner": "team" } }),
+        body: json!({ "kind": "Component", "metadata": { "name": entity_ref }, "spec": { "owner": "team" } })
+            .to_string(),
         hash: format!("h-{entity_ref}"),
         location_key: Some(location_key.to_owned()),
     }

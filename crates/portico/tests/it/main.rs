@@ -98,3 +98,76 @@ fn serve_without_config_explains_what_to_do() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--config"));
 }
+
+/// A minimal HTTP/1.1 request over a fresh connection; returns (status, body).
+fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `portico serve` and waits until it answers.
+fn start_server(config: &std::path::Path, port: u16) -> std::process::Child {
+    let mut child = portico()
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if http(port, "GET", "/readyz", None).is_ok_and(|(status, _)| status == 200) {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("portico did not become ready on port {port}");
+}
+
+#[test]
+fn an_acknowledged_registration_survives_a_killed_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = dir.path().join("portico.db");
+    let config = write(
+        dir.path(),
+        "app-config.yaml",
+        format!(
+            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: {}\ncatalog:\n  allowedLocationTypes: [url, file]\n",
+            db.display()
+        )
+        .as_bytes(),
+    );
+    let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
+    let mut server = start_server(&config, port);
+    let body = format!(r#"{{"type":"file","target":"{}"}}"#, descriptor.display());
+    let (status, response) = http(port, "POST", "/api/catalog/locations", Some(&body)).unwrap();
+    assert_eq!(status, 201, "{response}");
+    // SIGKILL: no graceful shutdown, no chance to flush anything.
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let mut restarted = start_server(&config, port);
+    let (status, locations) = http(port, "GET", "/api/catalog/locations", None).unwrap();
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+    assert_eq!(status, 200);
+    assert!(locations.contains(&descriptor.display().to_string()), "{locations}");
+}

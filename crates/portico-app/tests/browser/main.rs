@@ -1,0 +1,389 @@
+//! Browser tests: the whole app on a real localhost port with the demo catalog, driven in
+//! headless Chromium through chromedriver.
+//!
+//! They run when `PORTICO_BROWSER_TESTS=1` (CI sets it and installs `chromium` and
+//! `chromium-driver`); otherwise each test says it was skipped. Every test fails on any error
+//! in the browser console. Screenshots of the main pages in both themes are written to
+//! `$PORTICO_TEST_ARTIFACTS/screenshots` (default `target/test-artifacts/screenshots`).
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use portico_app::Portico;
+use portico_config::Config;
+use serde_json::{Value, json};
+
+/// Components added to the demo catalog so the list has several pages.
+const EXTRA_COMPONENTS: usize = 40;
+
+fn enabled(test: &str) -> bool {
+    let on = std::env::var("PORTICO_BROWSER_TESTS").is_ok_and(|v| v == "1");
+    if !on {
+        println!("skipped {test}: set PORTICO_BROWSER_TESTS=1 to run the browser tests");
+    }
+    on
+}
+
+fn artifacts() -> PathBuf {
+    let base = std::env::var_os("PORTICO_TEST_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts"));
+    let dir = base.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("create the screenshot folder");
+    dir
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// chromedriver's browser log (drained on each read).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (axum::http::Method::POST, Some(json!({"type": "browser"}).to_string()))
+    }
+}
+
+/// The app, chromedriver and a browser session.
+struct Harness {
+    client: Client,
+    driver: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+    _profile: tempfile::TempDir,
+}
+
+impl Harness {
+    /// Serves the demo catalog (plus generated components) and opens a browser.
+    async fn start(javascript: bool) -> Harness {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../demo/catalog");
+        let mut extra = String::new();
+        for i in 0..EXTRA_COMPONENTS {
+            extra.push_str(&format!(
+                "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: load-{i:02}\n  description: Generated component {i}\nspec:\n  type: service\n  owner: team-d\n  lifecycle: experimental\n"
+            ));
+        }
+        let extra_path = dir.path().join("extra.yaml");
+        std::fs::write(&extra_path, extra).expect("write the generated components");
+        let yaml = format!(
+            "backend:\n  database:\n    client: better-sqlite3\n    connection: {db}\ncatalog:\n  rules:\n    - allow: [Component, System, API, Resource, Location, Domain, Group, User, Template]\n  locations:\n    - type: file\n      target: {all}\n    - type: file\n      target: {acme}\n    - type: file\n      target: {extra}\n",
+            db = dir.path().join("portico.db").display(),
+            all = demo.join("all.yaml").display(),
+            acme = demo.join("acme-corp.yaml").display(),
+            extra = extra_path.display(),
+        );
+        let config = Config::from_yaml_str(&yaml, dir.path(), &|_| None).expect("config");
+        let app = Portico::default().build(config).await.expect("app builds");
+        app.settle().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(app.serve_on(listener));
+
+        let port = free_port();
+        let driver =
+            Command::new(std::env::var("PORTICO_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver (install chromium-driver)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let profile = tempfile::tempdir().expect("browser profile folder");
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--hide-scrollbars".to_owned(),
+            "--window-size=1440,900".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        if !javascript {
+            args.push("--blink-settings=scriptEnabled=false".to_owned());
+        }
+        let binary = std::env::var("PORTICO_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": binary, "args": args },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("open a browser session");
+        Harness { client, driver, base, _dir: dir, _profile: profile }
+    }
+
+    async fn open(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.expect("navigate");
+    }
+
+    /// Severe entries of the browser log since the last call.
+    async fn console_errors(&self) -> Vec<String> {
+        let log = self.client.issue_cmd(BrowserLog).await.expect("read the browser log");
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    async fn assert_no_console_errors(&self, step: &str) {
+        let errors = self.console_errors().await;
+        assert!(errors.is_empty(), "browser console errors after {step}: {errors:#?}");
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.expect("run a script")
+    }
+
+    /// Polls a JavaScript expression until it is true (10 s at most).
+    async fn wait_for(&self, what: &str, expression: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.js(&format!("return !!({expression});")).await == Value::Bool(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what} ({expression})");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Names in the results table.
+    async fn listed(&self) -> Vec<String> {
+        let value = self
+            .js("return Array.from(document.querySelectorAll('#catalog-body .cell-title')).map(a => a.textContent);")
+            .await;
+        serde_json::from_value(value).expect("a list of names")
+    }
+
+    async fn url(&self) -> String {
+        self.client.current_url().await.expect("current url").to_string()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(artifacts().join(format!("{name}.png")), png).expect("write the screenshot");
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("find {css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    async fn finish(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// A marker that survives in-place updates and disappears on a full page load.
+const MARK: &str = "window.__porticoMark = true;";
+const MARKED: &str = "window.__porticoMark === true";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_filters_sort_page_and_text_update_the_table_in_place() {
+    if !enabled("catalog_filters_sort_page_and_text_update_the_table_in_place") {
+        return;
+    }
+    let h = Harness::start(true).await;
+    h.open("/catalog").await;
+    h.wait_for("htmx to load", "window.htmx !== undefined").await;
+    assert_eq!(h.listed().await.len(), 25, "the first page of components");
+    h.js(MARK).await;
+
+    // Kind picker.
+    h.client
+        .find(Locator::Css("#catalog-kind"))
+        .await
+        .expect("kind picker")
+        .select_by_value("api")
+        .await
+        .expect("pick");
+    h.wait_for("the API list", "document.querySelector('#results-title').textContent.startsWith('APIs')")
+        .await;
+    assert!(h.url().await.contains("kind=api"), "the URL holds the kind");
+    assert!(h.js(&format!("return {MARKED}")).await == Value::Bool(true), "no full reload");
+
+    // Owner facet.
+    h.open("/catalog?kind=component").await;
+    h.wait_for("htmx to load", "window.htmx !== undefined").await;
+    h.js(MARK).await;
+    h.click("input[name='owner'][value='group:default/team-d']").await;
+    h.wait_for("the owner filter", "location.search.includes('owner=')").await;
+    h.wait_for("team-d's components", "document.querySelector('#results-total').textContent === '41'").await;
+    assert!(h.js(&format!("return {MARKED}")).await == Value::Bool(true), "no full reload");
+    assert!(
+        h.js("return document.activeElement && document.activeElement.value === 'group:default/team-d'")
+            .await
+            == Value::Bool(true),
+        "focus stays on the checkbox"
+    );
+
+    // Sort by name, descending.
+    h.click("th.col-name a.sort").await;
+    h.wait_for("descending order", "location.search.includes('dir=desc')").await;
+    h.wait_for(
+        "the table to re-render",
+        "document.querySelector('th.col-name').getAttribute('aria-sort') === 'descending'",
+    )
+    .await;
+    let names = h.listed().await;
+    assert_eq!(names[..2], ["wayback-archive-ingestion", "load-39"], "{names:?}");
+
+    // Next page keeps filter and order.
+    h.click("a.page-link[rel='next']").await;
+    h.wait_for("page 2", "location.search.includes('page=2')").await;
+    h.wait_for("the second page", "document.querySelector('.page-link.current').textContent === '2'").await;
+    let names = h.listed().await;
+    assert_eq!(names.len(), 16, "41 components: 25 then 16");
+    assert!(h.url().await.contains("owner=group"), "the filter is kept");
+    assert!(h.js(&format!("return {MARKED}")).await == Value::Bool(true), "no full reload");
+
+    // Text filter.
+    h.open("/catalog").await;
+    h.wait_for("htmx to load", "window.htmx !== undefined").await;
+    h.client
+        .find(Locator::Css("#catalog-q"))
+        .await
+        .expect("text filter")
+        .send_keys("playback")
+        .await
+        .expect("type");
+    h.wait_for("the text filter", "location.search.includes('q=playback')").await;
+    h.wait_for("filtered rows", "document.querySelectorAll('#catalog-body .cell-title').length === 2").await;
+    let names = h.listed().await;
+    assert!(names.iter().all(|n| n.contains("playback")), "{names:?}");
+
+    // A shared URL shows the same view.
+    h.open("/catalog?kind=component&q=playback&sort=name&dir=desc").await;
+    assert_eq!(h.listed().await, ["playback-sdk", "playback-order"]);
+    h.assert_no_console_errors("filtering, sorting and paging").await;
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn theme_switch_follows_the_system_until_chosen_and_is_remembered() {
+    if !enabled("theme_switch_follows_the_system_until_chosen_and_is_remembered") {
+        return;
+    }
+    let h = Harness::start(true).await;
+    h.open("/catalog").await;
+    assert_eq!(
+        h.js("return document.documentElement.getAttribute('data-theme')").await,
+        Value::Null,
+        "follows the system"
+    );
+    h.wait_for(
+        "the script",
+        "document.querySelector('[data-theme-toggle]').getAttribute('aria-label').startsWith('Switch to')",
+    )
+    .await;
+    h.click("[data-theme-toggle]").await;
+    h.wait_for("dark theme", "document.documentElement.getAttribute('data-theme') === 'dark'").await;
+    h.client.refresh().await.expect("reload");
+    assert_eq!(
+        h.js("return document.documentElement.getAttribute('data-theme')").await,
+        json!("dark"),
+        "remembered"
+    );
+    let background = h.js("return getComputedStyle(document.body).backgroundColor").await;
+    assert_eq!(background, json!("rgb(13, 17, 23)"), "dark colours apply");
+
+    // The settings page shows and changes the same choice.
+    h.open("/settings").await;
+    assert_eq!(h.js("return document.querySelector('input[name=theme]:checked').value").await, json!("dark"));
+    h.click("input[name='theme'][value='light']").await;
+    h.wait_for("light theme", "document.documentElement.getAttribute('data-theme') === 'light'").await;
+    h.open("/").await;
+    assert_eq!(h.js("return document.documentElement.getAttribute('data-theme')").await, json!("light"));
+
+    // Screenshots of every main page in both themes.
+    let pages = [
+        ("home", "/"),
+        ("catalog", "/catalog"),
+        ("catalog-filtered", "/catalog?kind=component&owner=group%3Adefault%2Fteam-a&sort=name"),
+        ("apis", "/api-docs"),
+        ("entity", "/catalog/default/component/artist-lookup"),
+        ("settings", "/settings"),
+        ("not-found", "/catalog/default/component/no-such-entity"),
+    ];
+    for theme in ["light", "dark"] {
+        h.open("/settings").await;
+        h.click(&format!("input[name='theme'][value='{theme}']")).await;
+        for (name, path) in pages {
+            h.open(path).await;
+            h.screenshot(&format!("{name}-{theme}")).await;
+            let errors = h.console_errors().await;
+            // The 404 page's own status is the one error the browser reports there.
+            let errors: Vec<&String> =
+                errors.iter().filter(|e| !(name == "not-found" && e.contains("404 (Not Found)"))).collect();
+            assert!(errors.is_empty(), "console errors on {path} ({theme}): {errors:#?}");
+        }
+        h.client.set_window_size(390, 844).await.expect("phone size");
+        h.open("/catalog").await;
+        h.screenshot(&format!("catalog-phone-{theme}")).await;
+        h.client.set_window_size(1440, 900).await.expect("desktop size");
+    }
+    h.assert_no_console_errors("the theme switch").await;
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_work_with_javascript_off() {
+    if !enabled("filters_work_with_javascript_off") {
+        return;
+    }
+    let h = Harness::start(false).await;
+    h.open("/catalog").await;
+    h.click("input[name='owner'][value='group:default/team-a']").await;
+    // Without JavaScript the <noscript> button is shown; submitting is a plain GET.
+    h.click("#catalog-form button[type='submit']").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !h.url().await.contains("owner=group") {
+        assert!(Instant::now() < deadline, "the form was not submitted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = h.client.find_all(Locator::Css("#catalog-body .cell-title")).await.expect("rows");
+    let mut names = Vec::new();
+    for row in rows {
+        names.push(row.text().await.expect("row text"));
+    }
+    assert!(!names.is_empty() && names.len() < 13, "{names:?}");
+    assert!(names.contains(&"artist-lookup".to_owned()), "{names:?}");
+    let checked =
+        h.client.find(Locator::Css("input[name='owner'][value='group:default/team-a']")).await.expect("box");
+    assert_eq!(checked.prop("checked").await.expect("checked"), Some("true".to_owned()));
+    h.assert_no_console_errors("the form submit without JavaScript").await;
+    h.finish().await;
+}

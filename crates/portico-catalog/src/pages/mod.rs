@@ -1,0 +1,223 @@
+//! The catalog's HTML pages: home (`/`), the catalog list (`/catalog`, and `/api-docs` preset
+//! to APIs) and the entity page (`/catalog/:namespace/:kind/:name[/:tab]`). Pages read the same
+//! in-memory index as the API; none loads the whole catalog.
+
+mod entity;
+mod home;
+mod list;
+
+use std::sync::{Arc, Mutex, PoisonError, RwLockReadGuard};
+
+use axum::Router;
+use axum::routing::get;
+use portico_model::entity_ref::{EntityRef, RefDefaults};
+use portico_web::NavItem;
+use roaring::RoaringBitmap;
+use serde_json::Value;
+
+use crate::index::{ReadIndex, SharedIndex};
+
+/// State of the catalog pages.
+#[derive(Clone)]
+pub struct CatalogPages {
+    index: SharedIndex,
+    /// Entities whose status has an error, remembered for the index version it was computed at
+    /// (finding them reads bodies, which is too slow to repeat per request).
+    errors: Arc<Mutex<Option<(i64, RoaringBitmap)>>>,
+}
+
+impl CatalogPages {
+    /// Pages over this index.
+    pub fn new(index: SharedIndex) -> CatalogPages {
+        CatalogPages { index, errors: Arc::new(Mutex::new(None)) }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, ReadIndex> {
+        self.index.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The entities with an error in `status.items`.
+    fn with_errors(&self, index: &ReadIndex) -> RoaringBitmap {
+        let mut cache = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((seq, set)) = cache.as_ref()
+            && *seq == index.last_seq()
+        {
+            return set.clone();
+        }
+        let set: RoaringBitmap = index
+            .all()
+            .iter()
+            .filter(|&o| index.entity(o).is_some_and(|e| e.body.contains("\"level\":\"error\"")))
+            .collect();
+        *cache = Some((index.last_seq(), set.clone()));
+        set
+    }
+}
+
+/// The page routes, state applied.
+pub fn router(pages: CatalogPages) -> Router {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/catalog", get(list::catalog))
+        .route("/api-docs", get(list::api_docs))
+        .route("/catalog/{namespace}/{kind}/{name}", get(entity::overview))
+        .route("/catalog/{namespace}/{kind}/{name}/{tab}", get(entity::tab))
+        .with_state(pages)
+}
+
+/// The navigation entries of the catalog pages.
+pub fn nav_items() -> Vec<NavItem> {
+    vec![
+        NavItem::new("Home", "/", "home", 0),
+        NavItem::new("Catalog", "/catalog", "catalog", 10),
+        NavItem::new("APIs", "/api-docs", "api", 20),
+    ]
+}
+
+/// The path of an entity's page: `/catalog/<namespace>/<kind lowercased>/<name>`.
+pub fn entity_path(kind: &str, namespace: &str, name: &str) -> String {
+    use portico_web::html::encode_component as enc;
+    format!("/catalog/{}/{}/{}", enc(namespace), enc(&kind.to_lowercase()), enc(name))
+}
+
+/// An entity ref (`group:default/team-a`, or a bare name with `default_kind`) parsed for display
+/// and linking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefLink {
+    /// Backstage's humanized form: the kind omitted when it is `default_kind`, the namespace
+    /// when it is `default`.
+    pub label: String,
+    pub href: String,
+}
+
+impl RefLink {
+    /// Parses `text` with the given defaults; `None` when it is not a ref.
+    pub fn parse(text: &str, default_kind: &str, default_namespace: &str) -> Option<RefLink> {
+        let parsed = EntityRef::parse(
+            text,
+            RefDefaults { kind: Some(default_kind), namespace: Some(default_namespace) },
+        )
+        .ok()?;
+        let mut label = String::new();
+        if !parsed.kind.eq_ignore_ascii_case(default_kind) {
+            label.push_str(&parsed.kind.to_lowercase());
+            label.push(':');
+        }
+        if parsed.namespace != "default" {
+            label.push_str(&parsed.namespace);
+            label.push('/');
+        }
+        label.push_str(&parsed.name);
+        Some(RefLink { label, href: entity_path(&parsed.kind, &parsed.namespace, &parsed.name) })
+    }
+}
+
+/// The fields pages show of an entity, read from its JSON.
+#[derive(Debug, Clone, Default)]
+pub struct EntitySummary {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    /// The owner (from the `ownedBy` relation, else `spec.owner`).
+    pub owner: Option<RefLink>,
+    pub system: Option<RefLink>,
+    pub tags: Vec<String>,
+    /// `metadata.links` as `(title, url)`.
+    pub links: Vec<(String, String)>,
+}
+
+fn text(value: &Value, pointer: &str) -> Option<String> {
+    value.pointer(pointer).and_then(Value::as_str).filter(|s| !s.trim().is_empty()).map(str::to_owned)
+}
+
+impl EntitySummary {
+    /// Reads an entity's JSON.
+    pub fn from_json(entity: &Value) -> EntitySummary {
+        let namespace = text(entity, "/metadata/namespace").unwrap_or_else(|| "default".to_owned());
+        let owned_by = entity["relations"]
+            .as_array()
+            .and_then(|relations| {
+                relations
+                    .iter()
+                    .find(|r| r["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("ownedBy")))
+            })
+            .and_then(|r| r["targetRef"].as_str().map(str::to_owned));
+        let owner = owned_by
+            .or_else(|| text(entity, "/spec/owner"))
+            .and_then(|owner| RefLink::parse(&owner, "group", &namespace));
+        let system = text(entity, "/spec/system").and_then(|s| RefLink::parse(&s, "system", &namespace));
+        EntitySummary {
+            kind: text(entity, "/kind").unwrap_or_default(),
+            name: text(entity, "/metadata/name").unwrap_or_default(),
+            title: text(entity, "/metadata/title"),
+            description: text(entity, "/metadata/description"),
+            spec_type: text(entity, "/spec/type"),
+            lifecycle: text(entity, "/spec/lifecycle"),
+            owner,
+            system,
+            tags: entity["metadata"]["tags"]
+                .as_array()
+                .map(|tags| tags.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            links: entity["metadata"]["links"]
+                .as_array()
+                .map(|links| {
+                    links
+                        .iter()
+                        .filter_map(|l| {
+                            let url = l["url"].as_str()?;
+                            Some((l["title"].as_str().unwrap_or(url).to_owned(), url.to_owned()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            namespace,
+        }
+    }
+
+    /// What to call the entity: its title, else its name.
+    pub fn display_name(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The entity page's path.
+    pub fn path(&self) -> String {
+        entity_path(&self.kind, &self.namespace, &self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn refs_are_humanized_like_backstage() {
+        let link = RefLink::parse("group:default/team-a", "group", "default").unwrap();
+        assert_eq!(link, RefLink { label: "team-a".into(), href: "/catalog/default/group/team-a".into() });
+        let link = RefLink::parse("user:ops/jane", "group", "default").unwrap();
+        assert_eq!(link.label, "user:ops/jane");
+        assert_eq!(RefLink::parse("svc", "system", "prod").unwrap().href, "/catalog/prod/system/svc");
+    }
+
+    #[test]
+    fn summary_prefers_the_owned_by_relation() {
+        let entity = json!({
+            "kind": "Component",
+            "metadata": {"name": "web", "tags": ["a", 1], "links": [{"url": "https://x.test"}]},
+            "spec": {"owner": "team-a", "system": "shop"},
+            "relations": [{"type": "ownedBy", "targetRef": "group:default/team-b"}]
+        });
+        let summary = EntitySummary::from_json(&entity);
+        assert_eq!(summary.owner.as_ref().unwrap().label, "team-b");
+        assert_eq!(summary.system.as_ref().unwrap().href, "/catalog/default/system/shop");
+        assert_eq!(summary.tags, ["a"]);
+        assert_eq!(summary.links, [("https://x.test".to_owned(), "https://x.test".to_owned())]);
+        assert_eq!(summary.path(), "/catalog/default/component/web");
+    }
+}

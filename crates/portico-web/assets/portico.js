@@ -1,0 +1,62 @@
+// Portico's small client script: the theme switch. Everything else works without it.
+(function () {
+  "use strict";
+  var COOKIE = "portico-theme";
+  var root = document.documentElement;
+  var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  function chosen() {
+    var theme = root.getAttribute("data-theme");
+    return theme === "light" || theme === "dark" ? theme : null;
+  }
+
+  function effective() {
+    return chosen() || (media && media.matches ? "dark" : "light");
+  }
+
+  function remember(theme) {
+    if (theme === "light" || theme === "dark") {
+      root.setAttribute("data-theme", theme);
+      document.cookie = COOKIE + "=" + theme + "; Path=/; Max-Age=31536000; SameSite=Lax";
+    } else {
+      root.removeAttribute("data-theme");
+      document.cookie = COOKIE + "=; Path=/; Max-Age=0; SameSite=Lax";
+    }
+    label();
+  }
+
+  function label() {
+    var next = effective() === "dark" ? "light" : "dark";
+    var toggles = document.querySelectorAll("[data-theme-toggle]");
+    for (var i = 0; i < toggles.length; i++) {
+      toggles[i].setAttribute("aria-label", "Switch to " + next + " theme");
+      toggles[i].setAttribute("title", "Switch to " + next + " theme");
+      toggles[i].setAttribute("role", "button");
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-theme-toggle]");
+    if (!toggle) return;
+    event.preventDefault();
+    remember(effective() === "dark" ? "light" : "dark");
+    var choices = document.querySelectorAll("[data-theme-choice]");
+    for (var i = 0; i < choices.length; i++) choices[i].checked = choices[i].value === chosen();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    // The toggle is a link for browsers without JavaScript; as a button it also answers Space.
+    if (event.key === " " && event.target.matches && event.target.matches("[data-theme-toggle]")) {
+      event.preventDefault();
+      event.target.click();
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-theme-choice]")) remember(event.target.value);
+  });
+
+  if (media && media.addEventListener) media.addEventListener("change", label);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", label);
+  else label();
+})();
