@@ -179,8 +179,27 @@ async fn read_location(
     let ancestors = host.ancestors(own_ref).await;
     let mut previous: Option<HashMap<String, Vec<UnprocessedEntity>>> = None;
     let mut seen: HashSet<String> = HashSet::new();
+    // Read every target first, handing each file to its own task to be judged, so that the
+    // parsing and checking of a large location's files runs on every core.
+    let mut reads = Vec::new();
     for target in targets {
-        let files = match read_target(&target, reader).await {
+        match read_target(&target, reader).await {
+            Ok(files) => {
+                let judging = files
+                    .into_iter()
+                    .map(|file| {
+                        let source = file.source.clone();
+                        let (origin, reader) = (origin.clone(), reader.clone());
+                        (source, tokio::spawn(async move { judge_file(&file, &origin, &reader).await }))
+                    })
+                    .collect::<Vec<_>>();
+                reads.push((target, Ok(judging)));
+            }
+            Err(error) => reads.push((target, Err(error))),
+        }
+    }
+    for (target, read) in reads {
+        let files = match read {
             Ok(files) => files,
             Err(error) => {
                 if !(optional && error.is_not_found()) {
@@ -201,10 +220,18 @@ async fn read_location(
                 continue;
             }
         };
-        for file in files {
-            out.read.push(file.source.clone());
+        for (source, judging) in files {
+            out.read.push(source.clone());
             let origin_pair = origin_source.as_ref().map(|o| (o.kind.as_str(), o.target.as_str()));
-            for judged in judge_file(&file, &origin, reader).await {
+            let judged = match judging.await {
+                Ok(judged) => judged,
+                Err(error) => {
+                    let message = format!("Checking {} failed unexpectedly: {error}", source.target);
+                    out.problems.push(Problem::new(&source.target, None, SerializedError::new("Error", message)));
+                    continue;
+                }
+            };
+            for judged in judged {
                 let JudgedDocument { child, kind, problem, start } = judged;
                 let Some(child) = child else {
                     out.problems.extend(problem);
@@ -215,7 +242,7 @@ async fn read_location(
                 }
                 if ancestors.contains(&child.entity_ref) {
                     out.problems.push(Problem::new(
-                        &file.source.target,
+                        &source.target,
                         Some(start),
                         SerializedError::input(format!(
                             "Location cycle: {} is already an ancestor of {own_ref}; not following it again",
@@ -230,14 +257,14 @@ async fn read_location(
                         format!(
                             "Entity {} at {}, originated at {origin}, is not of an allowed kind for that location",
                             child.entity_ref,
-                            file.source.location_ref()
+                            source.location_ref()
                         ),
                     ));
                     return out;
                 }
                 if !seen.insert(child.entity_ref.clone()) {
                     out.problems.push(Problem::new(
-                        &file.source.target,
+                        &source.target,
                         Some(start),
                         SerializedError::input(format!(
                             "Duplicate entity {}: it is already declared by this location",
