@@ -68,7 +68,12 @@ impl Portico {
         let app_title = config.string("app.title")?.unwrap_or_else(|| "Portico".to_owned());
         let stores = open_stores(&backend.database).await?;
         let (shutdown_tx, shutdown) = Shutdown::new();
-        let cx = PluginContext { config: Arc::new(config), catalog_store: stores.catalog, shutdown };
+        let cx = PluginContext {
+            config: Arc::new(config),
+            catalog_store: stores.catalog,
+            user_data: stores.user_data,
+            shutdown,
+        };
         let mut registrar = Registrar::default();
         for plugin in &self.plugins {
             plugin.start(&cx, &mut registrar).await?;
@@ -80,6 +85,10 @@ impl Portico {
             api = api.nest(&format!("/{plugin}"), routes);
         }
         let mut shell = Shell::new(app_title, parts.nav);
+        // With a search page registered, the header's box searches everything there.
+        if shell.nav.iter().any(|item| item.href == "/search") {
+            shell.search_action = "/search".to_owned();
+        }
         shell.about = vec![
             ("Version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
             ("Database".to_owned(), database_kind(&backend.database).to_owned()),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use portico_config::backend::{DatabaseConfig, SqlitePath};
-use portico_store::CatalogStore;
+use portico_store::{CatalogStore, UserDataStore};
 use portico_store_postgres::PostgresStore;
 use portico_store_sqlite::SqliteStore;
 
@@ -12,11 +12,13 @@ use crate::AppError;
 /// The stores every plugin may use.
 pub struct Stores {
     pub catalog: Arc<dyn CatalogStore>,
+    /// Per-user data, in the same database.
+    pub user_data: Arc<dyn UserDataStore>,
 }
 
 /// Opens the database named by `backend.database` and applies pending migrations.
 pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> {
-    let catalog: Arc<dyn CatalogStore> = match database {
+    let stores = match database {
         DatabaseConfig::Sqlite { path } => {
             let store = match path {
                 SqlitePath::Memory => SqliteStore::in_memory().await,
@@ -34,7 +36,8 @@ pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> 
             }
             .map_err(|e| AppError::Database(e.to_string()))?;
             store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
-            Arc::new(store)
+            let store = Arc::new(store);
+            Stores { catalog: store.clone(), user_data: store }
         }
         DatabaseConfig::Postgres { url } => {
             let store = PostgresStore::connect(url).await.map_err(|e| {
@@ -43,10 +46,11 @@ pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> 
                 ))
             })?;
             store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
-            Arc::new(store)
+            let store = Arc::new(store);
+            Stores { catalog: store.clone(), user_data: store }
         }
     };
-    Ok(Stores { catalog })
+    Ok(stores)
 }
 
 /// Applies migrations and returns (`portico migrate`).

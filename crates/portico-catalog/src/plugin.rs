@@ -48,7 +48,12 @@ impl Plugin for CatalogPlugin {
         }))
         .merge(crate::api::openapi::router());
         registrar.api_routes("catalog", routes);
-        registrar.pages(crate::pages::router(crate::pages::CatalogPages::new(index.clone())));
+        registrar.pages(crate::pages::router(crate::pages::CatalogPages::new(
+            index.clone(),
+            store.clone(),
+            cx.user_data.clone(),
+            engine.clone(),
+        )));
         for item in crate::pages::nav_items() {
             registrar.nav_item(item);
         }

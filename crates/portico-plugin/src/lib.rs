@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use portico_config::Config;
-use portico_store::CatalogStore;
+use portico_store::{CatalogStore, UserDataStore};
 pub use portico_web::{EntityCard, EntityTab, NavItem};
 use tokio::sync::watch;
 
@@ -70,6 +70,8 @@ impl Shutdown {
 pub struct PluginContext {
     pub config: Arc<Config>,
     pub catalog_store: Arc<dyn CatalogStore>,
+    /// Per-user data (starred entities), in the same database as the catalog.
+    pub user_data: Arc<dyn UserDataStore>,
     pub shutdown: Shutdown,
 }
 

@@ -533,6 +533,23 @@ impl CatalogStore for PostgresStore {
         row.as_ref().map(location_from).transpose()
     }
 
+    async fn update_location(&self, location: &LocationRecord) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE locations SET type = $1, target = $2 WHERE id = $3")
+            .bind(&location.kind)
+            .bind(&location.target)
+            .bind(&location.id)
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(done) => Ok(done.rows_affected() > 0),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
+                "Location {}:{} already exists",
+                location.kind, location.target
+            ))),
+            Err(e) => Err(db(e)),
+        }
+    }
+
     async fn replace_provider_roots(
         &self,
         provider: &str,

@@ -531,6 +531,23 @@ impl CatalogStore for SqliteStore {
         row.as_ref().map(location_from).transpose()
     }
 
+    async fn update_location(&self, location: &LocationRecord) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE locations SET type = ?, target = ? WHERE id = ?")
+            .bind(&location.kind)
+            .bind(&location.target)
+            .bind(&location.id)
+            .execute(&self.writer)
+            .await;
+        match result {
+            Ok(done) => Ok(done.rows_affected() > 0),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(format!(
+                "Location {}:{} already exists",
+                location.kind, location.target
+            ))),
+            Err(e) => Err(db(e)),
+        }
+    }
+
     async fn replace_provider_roots(
         &self,
         provider: &str,

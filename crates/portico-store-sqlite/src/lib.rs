@@ -23,6 +23,7 @@
 
 mod catalog;
 mod migrate;
+mod user_data;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -11,8 +11,10 @@ struct Migration {
 }
 
 /// Every migration of this store, oldest first. Never edit a released one; add a new file.
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "0001_catalog", sql: include_str!("../migrations/0001_catalog.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "0001_catalog", sql: include_str!("../migrations/0001_catalog.sql") },
+    Migration { version: 2, name: "0002_user_data", sql: include_str!("../migrations/0002_user_data.sql") },
+];
 
 /// Applies every migration that is not recorded yet, each in its own transaction together
 /// with its record, so a failed migration leaves no trace.

@@ -212,6 +212,10 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn insert_location(&self, location: &LocationRecord) -> StoreResult<()>;
     /// Returns the deleted location, `None` if there was none with that id.
     async fn delete_location(&self, id: &str) -> StoreResult<Option<LocationRecord>>;
+    /// Changes the type and target of the location with `location.id`; `false` if there is
+    /// none. Fails with [`crate::StoreError::Conflict`] if another location has the same
+    /// (kind, target).
+    async fn update_location(&self, location: &LocationRecord) -> StoreResult<bool>;
 
     // ----- processing state
 

@@ -10,8 +10,37 @@ use serde_json::{Value, json};
 
 use crate::{
     CatalogStore, Conflict, FinalChange, FinalWrite, LocationRecord, Parent, ProcessingOutcome,
-    ProcessingResult, RelationRow, StoreError, UnprocessedEntity,
+    ProcessingResult, RelationRow, StoreError, UnprocessedEntity, UserDataStore,
 };
+
+/// Runs the per-user data scenario against a store returned by `make_store`.
+pub async fn run_user_data_contract<S, F, Fut>(make_store: F)
+where
+    S: UserDataStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    stars(&make_store().await).await;
+}
+
+async fn stars(store: &impl UserDataStore) {
+    let jane = "user:default/jane";
+    let joe = "user:default/joe";
+    assert!(store.starred(jane).await.expect("starred").is_empty(), "stars: nothing starred at first");
+    store.star(jane, "component:default/b").await.expect("star");
+    store.star(jane, "component:default/a").await.expect("star");
+    store.star(jane, "component:default/b").await.expect("star twice is fine");
+    store.star(joe, "api:default/x").await.expect("star");
+    assert_eq!(
+        store.starred(jane).await.expect("starred"),
+        ["component:default/b", "component:default/a"],
+        "stars: each once, oldest first, only the user's own"
+    );
+    store.unstar(jane, "component:default/b").await.expect("unstar");
+    store.unstar(jane, "component:default/missing").await.expect("unstar a missing star");
+    assert_eq!(store.starred(jane).await.expect("starred"), ["component:default/a"], "stars: unstarred");
+    assert_eq!(store.starred(joe).await.expect("starred"), ["api:default/x"], "stars: other users untouched");
+}
 
 /// Runs every scenario of the contract, each against a store returned by `make_store`.
 pub async fn run_catalog_contract<S, F, Fut>(make_store: F)
@@ -21,6 +50,7 @@ where
     Fut: Future<Output = S>,
 {
     locations(&make_store().await).await;
+    update_location(&make_store().await).await;
     provider_roots(&make_store().await).await;
     provider_roots_prune_unreachable_descendants(&make_store().await).await;
     claim_due(&make_store().await).await;
@@ -171,6 +201,62 @@ async fn locations<S: CatalogStore>(store: &S) {
     assert_eq!(store.delete_location(&first.id).await.expect("delete"), None, "locations: delete twice");
     assert_eq!(store.list_locations().await.expect("list"), vec![second], "locations: deleted one is gone");
     store.insert_location(&duplicate).await.expect("the target can be registered again after deletion");
+}
+
+async fn update_location<S: CatalogStore>(store: &S) {
+    let first = LocationRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: "url".into(),
+        target: "https://a/x.yaml".into(),
+    };
+    let second = LocationRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: "url".into(),
+        target: "https://b/y.yaml".into(),
+    };
+    store.insert_location(&first).await.expect("insert first");
+    store.insert_location(&second).await.expect("insert second");
+
+    let moved = LocationRecord { target: "https://a/moved.yaml".into(), ..first.clone() };
+    assert!(store.update_location(&moved).await.expect("update"), "update_location: an existing id");
+    assert_eq!(
+        store.get_location(&first.id).await.expect("get"),
+        Some(moved.clone()),
+        "update_location: the new target is stored under the same id"
+    );
+    assert_eq!(
+        store.find_location("url", "https://a/x.yaml").await.expect("find"),
+        None,
+        "update_location: the old target is gone"
+    );
+    assert_eq!(
+        store.find_location("url", "https://a/moved.yaml").await.expect("find"),
+        Some(moved.clone()),
+        "update_location: found by the new target"
+    );
+    assert!(
+        store.update_location(&moved).await.expect("update to the same values"),
+        "update_location: unchanged values are not a conflict with itself"
+    );
+
+    let clash = LocationRecord { target: second.target.clone(), ..moved.clone() };
+    let result = store.update_location(&clash).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "update_location: taking another location's (type, target) must be a Conflict, got {result:?}"
+    );
+    assert_eq!(
+        store.get_location(&first.id).await.expect("get"),
+        Some(moved),
+        "update_location: a conflicting update changes nothing"
+    );
+
+    let unknown = LocationRecord { id: uuid::Uuid::new_v4().to_string(), ..second.clone() };
+    assert!(
+        !store.update_location(&unknown).await.expect("update unknown"),
+        "update_location: an unknown id is reported, not created"
+    );
+    assert_eq!(store.list_locations().await.expect("list").len(), 2, "update_location: nothing was added");
 }
 
 async fn provider_roots<S: CatalogStore>(store: &S) {

@@ -7,12 +7,16 @@
 //! validating, building relations, stitching JSON) lives in the catalog plugin; the store only
 //! makes each batch of changes atomic and answers the lookups that logic needs.
 //!
+//! Per-user data (starred entities) has its own trait, [`UserDataStore`].
+//!
 //! Every implementation must pass [`contract`], which is run against SQLite and PostgreSQL.
 
 pub mod catalog;
 pub mod contract;
+mod user_data;
 
 pub use catalog::*;
+pub use user_data::UserDataStore;
 
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]

@@ -52,6 +52,18 @@
     }
   });
 
+  document.addEventListener("keydown", function (event) {
+    // "/" focuses the header's search box from anywhere but a text field.
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    var box = document.getElementById("global-search");
+    if (!box) return;
+    event.preventDefault();
+    box.focus();
+    box.select();
+  });
+
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("[data-theme-choice]")) remember(event.target.value);
   });

@@ -5,7 +5,8 @@
 //! * The page shell ([`shell`]): layout, navigation ([`NavItem`]), global search box, theme
 //!   switch; page handlers take a [`PageContext`] and call [`PageContext::page`].
 //! * Shared components ([`components`]), icons ([`icons`]), HTML helpers ([`html`]: [`Markup`],
-//!   [`safe_href`]), query-string state ([`Query`]) and the viewer's cookies ([`Viewer`]).
+//!   [`safe_href`]), query-string state ([`Query`]), the viewer ([`Viewer`]) and form-post
+//!   helpers ([`check_same_origin`], [`see_other`]).
 //! * Embedded static assets under content-hashed URLs ([`assets`]) and the settings page
 //!   ([`settings`]); [`routes`] mounts both.
 //! * Extension points for entity pages ([`EntityTab`], [`EntityCard`], [`EntityPageExtensions`]).
@@ -14,6 +15,7 @@ pub mod assets;
 pub mod components;
 mod entity_tabs;
 mod error;
+mod forms;
 pub mod html;
 pub mod icons;
 mod page_error;
@@ -24,11 +26,12 @@ mod viewer;
 
 pub use entity_tabs::{AppliesTo, EntityCard, EntityPageExtensions, EntityTab, TabFuture, TabRender};
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorKind, error_json};
+pub use forms::{check_same_origin, see_other};
 pub use html::{Markup, escape, safe_href};
 pub use page_error::{PageError, PageErrorBody};
 pub use query::Query;
 pub use shell::{NavItem, PageContext, Shell, not_found, shell_middleware};
-pub use viewer::{STARRED_COOKIE, THEME_COOKIE, Theme, USER_COOKIE, Viewer};
+pub use viewer::{GUEST_USER, THEME_COOKIE, Theme, USER_COOKIE, Viewer};
 
 /// The routes the shell itself serves: `/assets/{file}` and `/settings`.
 pub fn routes() -> axum::Router {

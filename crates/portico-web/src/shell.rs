@@ -86,7 +86,7 @@ impl Shell {
 }
 
 /// What a page handler knows about the request it renders: the shell, the viewer (theme,
-/// identity, starred entities, from cookies), the path and query, and whether htmx asked for a
+/// identity), the path and query, and whether htmx asked for a
 /// fragment. Extracted in any handler below the app's shell middleware.
 #[derive(Debug, Clone)]
 pub struct PageContext {
@@ -163,7 +163,7 @@ fn page_response(html: Markup) -> Response {
 
 /// The content security policy of pages.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+     img-src 'self' data: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// A navigation entry as the layout draws it.
 struct NavLink<'a> {

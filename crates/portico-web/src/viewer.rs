@@ -1,5 +1,6 @@
 //! Who is looking: the viewer's choices, kept in cookies so they work without JavaScript and
-//! survive reloads — the theme, the user entity they act as, and their starred entities.
+//! survive reloads — the theme and the user entity they act as — and the identity their
+//! per-user data (stars) is kept under.
 
 use axum::http::{HeaderMap, header};
 use percent_encoding::percent_decode_str;
@@ -8,8 +9,8 @@ use percent_encoding::percent_decode_str;
 pub const THEME_COOKIE: &str = "portico-theme";
 /// Cookie holding the viewer's user entity ref (`user:default/jane`).
 pub const USER_COOKIE: &str = "portico-user";
-/// Cookie holding the viewer's starred entity refs, comma-separated, percent-encoded.
-pub const STARRED_COOKIE: &str = "portico-starred";
+/// The user every visitor is until sign-in exists: per-user data is kept under this ref.
+pub const GUEST_USER: &str = "user:default/guest";
 
 /// The colour theme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,10 +47,9 @@ impl Theme {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Viewer {
     pub theme: Theme,
-    /// The user entity the viewer acts as (lowercased canonical ref), if chosen.
+    /// The user entity the viewer acts as (lowercased canonical ref), if chosen; decides what
+    /// "owned by me" means in lists.
     pub user_ref: Option<String>,
-    /// Starred entity refs (lowercased canonical refs).
-    pub starred: Vec<String>,
 }
 
 impl Viewer {
@@ -63,17 +63,17 @@ impl Viewer {
                     let decoded = decode(value).trim().to_lowercase();
                     viewer.user_ref = (!decoded.is_empty()).then_some(decoded);
                 }
-                STARRED_COOKIE => {
-                    viewer.starred = decode(value)
-                        .split(',')
-                        .map(|r| r.trim().to_lowercase())
-                        .filter(|r| !r.is_empty())
-                        .collect();
-                }
                 _ => {}
             }
         }
         viewer
+    }
+
+    /// The identity per-user data (starred entities) is stored under. Without sign-in every
+    /// visitor is the guest user; this is the one place that decides it, so that sign-in only
+    /// has to change this method.
+    pub fn identity(&self) -> &str {
+        GUEST_USER
     }
 }
 
@@ -99,18 +99,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_theme_identity_and_stars_from_cookies() {
+    fn reads_theme_and_user_from_cookies() {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,
-            HeaderValue::from_static(
-                "a=1; portico-theme=dark; portico-user=User%3Adefault%2Fjane; portico-starred=component%3Adefault%2Fx%2Capi%3Adefault%2Fy",
-            ),
+            HeaderValue::from_static("a=1; portico-theme=dark; portico-user=User%3Adefault%2Fjane"),
         );
         let viewer = Viewer::from_headers(&headers);
         assert_eq!(viewer.theme, Theme::Dark);
         assert_eq!(viewer.user_ref.as_deref(), Some("user:default/jane"));
-        assert_eq!(viewer.starred, ["component:default/x", "api:default/y"]);
+        assert_eq!(viewer.identity(), GUEST_USER);
     }
 
     #[test]

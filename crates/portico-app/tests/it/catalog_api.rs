@@ -1,7 +1,7 @@
 //! The write side of `/api/catalog` and the app's own routes, over the whole app
 //! (catalog-api.md §5 items 1, 10–12, 15–21 and 41).
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use portico_testkit::{TestApp, TestDatabase, write_file};
 use serde_json::{Value, json};
 
@@ -294,4 +294,140 @@ async fn status_items_of_a_served_location_show_unreadable_targets() {
     let location = app.entity("location:default/partial").await.unwrap();
     let problems = status_messages(&location);
     assert!(problems.iter().any(|p| p.contains("missing.yaml")), "{problems:#?}");
+}
+
+#[tokio::test]
+async fn updating_a_location_replaces_its_entities() {
+    for database in TestDatabase::all() {
+        let (app, id) = app_with_registered_location(database.clone()).await;
+        assert!(app.entity("component:default/a").await.is_some(), "{database:?}");
+        let moved = app.write("other/catalog-info.yaml", &component("c"));
+        let target = moved.to_string_lossy().into_owned();
+        let response = app
+            .request(
+                Method::PUT,
+                &format!("/api/catalog/locations/{id}"),
+                Some(json!({"type": "file", "target": target})),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{database:?}: {}", response.text());
+        assert_eq!(response.json(), json!({"id": id, "type": "file", "target": target}));
+        app.settle().await;
+        assert!(app.entity("component:default/a").await.is_none(), "{database:?}: the old subtree is gone");
+        assert!(app.entity("component:default/b").await.is_none(), "{database:?}");
+        assert!(
+            app.entity("component:default/c").await.is_some(),
+            "{database:?}: the new target is ingested"
+        );
+        let one = app.get_json(&format!("/api/catalog/locations/{id}")).await;
+        assert_eq!(one["target"], target.as_str());
+    }
+}
+
+#[tokio::test]
+async fn updating_a_location_checks_id_body_type_and_conflicts() {
+    let (app, id) = app_with_registered_location(TestDatabase::Sqlite).await;
+    let put = |uri: String, body: Value| {
+        let app = &app;
+        async move { app.request(Method::PUT, &uri, Some(body)).await }
+    };
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let missing =
+        put(format!("/api/catalog/locations/{unknown}"), json!({"type": "file", "target": "/x.yaml"})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json()["error"]["message"], format!("Found no location with ID {unknown}"));
+
+    let bad = put(format!("/api/catalog/locations/{id}"), json!({"type": "file"})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let extra =
+        put(format!("/api/catalog/locations/{id}"), json!({"type": "file", "target": "/x", "x": 1})).await;
+    assert_eq!(extra.status, StatusCode::BAD_REQUEST);
+    let disallowed =
+        put(format!("/api/catalog/locations/{id}"), json!({"type": "git", "target": "/x"})).await;
+    assert_eq!(disallowed.status, StatusCode::BAD_REQUEST);
+
+    let other = app.write("second/catalog-info.yaml", &component("d"));
+    let created =
+        app.post("/api/catalog/locations", json!({"type": "file", "target": other.to_string_lossy()})).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let clash = put(
+        format!("/api/catalog/locations/{id}"),
+        json!({"type": "file", "target": other.to_string_lossy()}),
+    )
+    .await;
+    assert_eq!(clash.status, StatusCode::CONFLICT);
+    assert_eq!(clash.json()["error"]["name"], "ConflictError");
+}
+
+#[tokio::test]
+async fn updating_a_location_is_refused_in_readonly_mode() {
+    let app = TestApp::start("catalog:\n  readonly: true\n").await;
+    let response = app
+        .request(
+            Method::PUT,
+            "/api/catalog/locations/00000000-0000-4000-8000-000000000000",
+            Some(json!({"type": "url", "target": "https://example.com/a.yaml"})),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert_eq!(response.json()["error"]["message"], "This operation not allowed in readonly mode");
+}
+
+#[tokio::test]
+async fn locations_can_be_queried_by_predicate_and_paged() {
+    let app = TestApp::start("catalog:\n  allowedLocationTypes: [url, file]\n").await;
+    let mut ids = Vec::new();
+    for (kind, target) in [
+        ("url", "https://example.com/a.yaml"),
+        ("url", "https://example.com/b.yaml"),
+        ("url", "https://other.org/c.yaml"),
+        ("file", "/srv/d.yaml"),
+    ] {
+        let created = app.post("/api/catalog/locations", json!({"type": kind, "target": target})).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        ids.push(created.json()["location"]["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+
+    let all = app.post("/api/catalog/locations/by-query", json!({})).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text());
+    let body = all.json();
+    assert_eq!(body["totalItems"], 4);
+    assert_eq!(body["pageInfo"], json!({}));
+    let listed: Vec<&str> =
+        body["items"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, ids, "locations come in id order");
+
+    let query = json!({"type": "URL", "target": {"$hasPrefix": "https://example.com/"}});
+    let first = app.post("/api/catalog/locations/by-query", json!({"limit": 1, "query": query})).await.json();
+    assert_eq!(first["totalItems"], 2);
+    assert_eq!(first["items"].as_array().unwrap().len(), 1);
+    let cursor = first["pageInfo"]["nextCursor"].as_str().expect("a next page").to_owned();
+    let second = app.post("/api/catalog/locations/by-query", json!({"cursor": cursor})).await.json();
+    assert_eq!(second["items"].as_array().unwrap().len(), 1, "the cursor keeps limit and query");
+    assert_eq!(second["pageInfo"], json!({}));
+    let mut targets =
+        vec![first["items"][0]["target"].as_str().unwrap(), second["items"][0]["target"].as_str().unwrap()];
+    targets.sort();
+    assert_eq!(targets, ["https://example.com/a.yaml", "https://example.com/b.yaml"]);
+
+    let not_url = app
+        .post("/api/catalog/locations/by-query", json!({"query": {"$not": {"type": {"$in": ["url"]}}}}))
+        .await
+        .json();
+    assert_eq!(not_url["items"][0]["target"], "/srv/d.yaml");
+    assert_eq!(not_url["totalItems"], 1);
+
+    for (body, message) in [
+        (json!({"limit": 0}), "Limit must be a positive integer >= 1"),
+        (json!({"cursor": ""}), "Cursor cannot be empty"),
+        (json!({"cursor": "!!"}), "Malformed cursor, unknown encoding"),
+        (json!({"query": "url"}), "Query must be an object"),
+    ] {
+        let response = app.post("/api/catalog/locations/by-query", body.clone()).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(response.json()["error"]["message"], message, "{body}");
+    }
+    let invalid = app.post("/api/catalog/locations/by-query", json!({"query": {"$bad": 1}})).await;
+    assert!(invalid.json()["error"]["message"].as_str().unwrap().starts_with("Invalid query: "));
 }

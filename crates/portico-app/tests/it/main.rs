@@ -6,4 +6,5 @@ mod catalog_bad_input;
 mod catalog_client;
 mod catalog_ingest;
 mod pages_catalog;
+mod pages_entity;
 mod support;

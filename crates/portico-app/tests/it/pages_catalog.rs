@@ -142,11 +142,14 @@ async fn owned_by_me_uses_the_identity_cookie_and_group_membership() {
     assert!(html.contains("id=\"results-total\">15<"), "team-b owns 15 components");
     assert!(listed(&html).iter().all(|n| n.trim_start_matches("svc-").parse::<u32>().unwrap() % 2 == 1));
 
-    let request = Request::get("/catalog?user=starred")
-        .header(header::COOKIE, "portico-starred=component%3Adefault%2Fsvc-03%2Ccomponent%3Adefault%2Fsvc-04")
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(listed(&app.send(request).await.text()), ["svc-03", "svc-04"]);
+    for name in ["svc-03", "svc-04"] {
+        let request = Request::post(format!("/catalog/default/component/{name}/star"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("starred=true"))
+            .unwrap();
+        assert_eq!(app.send(request).await.status, StatusCode::SEE_OTHER);
+    }
+    assert_eq!(listed(&page(&app, "/catalog?user=starred").await), ["svc-03", "svc-04"]);
 }
 
 #[tokio::test]

@@ -304,6 +304,10 @@ pub struct Cursor {
     /// Sort values of the very first row of the result set.
     pub first_sort_field_values: Option<Vec<Option<String>>>,
     pub total_items: Option<u64>,
+    /// The filter predicate of a `POST /entities/by-query` request. Its presence as a
+    /// top-level `query` key is what makes the newest Backstage client send the following
+    /// pages to the POST route, so only cursors issued there carry it.
+    pub query: Option<Value>,
 }
 
 impl Cursor {
@@ -316,8 +320,9 @@ impl Cursor {
         }
     }
 
-    /// Base64 of the cursor's JSON. It never carries a top-level `query` key: the newest
-    /// Backstage client would then send the next page to `POST /entities/by-query`.
+    /// Base64 of the cursor's JSON. A top-level `query` key is written only for a predicate
+    /// query: the newest Backstage client then sends the next page to `POST /entities/by-query`
+    /// rather than to the GET route.
     pub fn encode(&self) -> String {
         let mut map = Map::new();
         map.insert(
@@ -347,6 +352,9 @@ impl Cursor {
         }
         if let Some(total) = self.total_items {
             map.insert("totalItems".into(), json!(total));
+        }
+        if let Some(query) = &self.query {
+            map.insert("query".into(), query.clone());
         }
         base64::engine::general_purpose::STANDARD.encode(Value::Object(map).to_string())
     }
@@ -436,6 +444,7 @@ impl Cursor {
                     .ok_or_else(|| malformed("totalItems: Expected number"))?,
             ),
         };
+        let query = object.get("query").cloned();
         Ok(Cursor {
             order_fields,
             order_field_values,
@@ -444,6 +453,7 @@ impl Cursor {
             is_previous,
             first_sort_field_values,
             total_items,
+            query,
         })
     }
 }
@@ -664,6 +674,7 @@ mod tests {
             is_previous: false,
             first_sort_field_values: Some(vec![None, Some("uid-0".into())]),
             total_items: Some(42),
+            query: None,
         };
         let encoded = cursor.encode();
         let bytes = base64::engine::general_purpose::STANDARD.decode(&encoded).expect("base64");
@@ -671,6 +682,25 @@ mod tests {
         assert!(json.get("query").is_none());
         assert_eq!(json["filter"], json!({"anyOf":[{"allOf":[{"key":"kind","values":["component"]}]}]}));
         assert_eq!(json["totalItems"], 42);
+        assert_eq!(Cursor::decode(&encoded).expect("decodes"), cursor);
+    }
+
+    #[test]
+    fn predicate_cursors_carry_their_query() {
+        let cursor = Cursor {
+            order_fields: Vec::new(),
+            order_field_values: vec![Some("uid-1".into())],
+            filter: None,
+            full_text: None,
+            is_previous: false,
+            first_sort_field_values: None,
+            total_items: Some(3),
+            query: Some(json!({"kind": "component"})),
+        };
+        let encoded = cursor.encode();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&encoded).expect("base64");
+        let json: Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(json["query"], json!({"kind": "component"}));
         assert_eq!(Cursor::decode(&encoded).expect("decodes"), cursor);
     }
 

@@ -1,6 +1,7 @@
-//! Read routes served from the in-memory index: `GET /entities`, `GET /entities/by-query`,
-//! `GET /entities/by-uid/{uid}`, `GET /entities/by-name/{kind}/{namespace}/{name}`,
-//! `POST /entities/by-refs` and `GET /entity-facets`.
+//! Read routes served from the in-memory index: `GET /entities`, `GET` and `POST
+//! /entities/by-query`, `GET /entities/by-uid/{uid}`,
+//! `GET /entities/by-name/{kind}/{namespace}/{name}`, `POST /entities/by-refs` and `GET` and
+//! `POST /entity-facets`. The POST variants take a filter predicate (see `predicate`).
 //!
 //! Handlers take the index's read lock only while assembling the response text (no `.await`
 //! while it is held). Entity bodies are copied as stored; only a `fields` projection parses
@@ -18,11 +19,12 @@ use portico_model::fields::FieldProjection;
 use portico_web::{ApiError, ApiResult};
 use serde_json::{Map, Value};
 
+use super::predicate::Predicate;
 use super::query::{
     Cursor, FullTextFilter, ParamType, Params, encode_after, parse_fields, parse_filter, parse_integer,
     parse_order, parse_order_fields, parse_pagination,
 };
-use crate::index::{EntityView, PageRequest, ReadIndex, SharedIndex};
+use crate::index::{Direction, EntityView, PageRequest, ReadIndex, SharedIndex, SortKey};
 
 /// by-query page size when the request gives no `limit`.
 const DEFAULT_QUERY_LIMIT: usize = 200;
@@ -40,11 +42,11 @@ pub struct ReadApi {
 pub fn router(state: ReadApi) -> Router {
     Router::new()
         .route("/entities", get(list_entities))
-        .route("/entities/by-query", get(query_entities))
+        .route("/entities/by-query", get(query_entities).post(query_entities_by_predicate))
         .route("/entities/by-uid/{uid}", get(entity_by_uid))
         .route("/entities/by-name/{kind}/{namespace}/{name}", get(entity_by_name))
         .route("/entities/by-refs", post(entities_by_refs))
-        .route("/entity-facets", get(entity_facets))
+        .route("/entity-facets", get(entity_facets).post(entity_facets_by_predicate))
         .with_state(state)
 }
 
@@ -203,17 +205,41 @@ async fn query_entities(State(state): State<ReadApi>, RawQuery(raw): RawQuery) -
                 is_previous: false,
                 first_sort_field_values: None,
                 total_items: None,
+                query: None,
             }
         }
     };
     let initial = params.one("cursor").is_none();
     let offset = if initial { params.one("offset").and_then(|o| o.trim().parse::<f64>().ok()) } else { None };
     let offset = offset.map_or(0, |o| o.max(0.0) as usize);
+    query_page(&state, QueryRequest { cursor, initial, offset, limit, fields, count_total: true })
+}
 
+/// A by-query request after parsing, whichever route it came through.
+struct QueryRequest {
+    /// The query (filter, predicate, order, full text) and, after the first page, the position.
+    cursor: Cursor,
+    /// No cursor was given: `offset` applies and the result set starts at its beginning.
+    initial: bool,
+    offset: usize,
+    limit: usize,
+    fields: FieldProjection,
+    /// `false` when the client asked not to count (`totalItems: "exclude"`); the total is 0.
+    count_total: bool,
+}
+
+/// One keyset page of a by-query request: `{items, totalItems, pageInfo}` with the cursors of
+/// the neighbouring pages (which carry the query, so later requests only send the cursor).
+fn query_page(state: &ReadApi, request: QueryRequest) -> ApiResult<Response> {
+    let QueryRequest { cursor, initial, offset, limit, fields, count_total } = request;
+    let predicate = cursor.query.as_ref().map(Predicate::parse_query).transpose()?;
     let body = {
-        let index = read_index(&state);
+        let index = read_index(state);
         let order = cursor.order_fields.first();
         let mut set = index.matching(cursor.filter.as_ref());
+        if let Some(predicate) = &predicate {
+            set &= predicate.evaluate(&index);
+        }
         if let Some(full_text) = &cursor.full_text {
             let term = full_text.term.trim();
             if !term.is_empty() {
@@ -229,7 +255,7 @@ async fn query_entities(State(state): State<ReadApi>, RawQuery(raw): RawQuery) -
                 set &= index.full_text(term, fields);
             }
         }
-        let total = cursor.total_items.unwrap_or(set.len());
+        let total = cursor.total_items.unwrap_or(if count_total { set.len() } else { 0 });
         let request = PageRequest {
             order: order.cloned(),
             after: if initial { None } else { cursor.position() },
@@ -287,6 +313,141 @@ async fn query_entities(State(state): State<ReadApi>, RawQuery(raw): RawQuery) -
     Ok(json_response(body))
 }
 
+/// Parses a JSON request body that must be an object; an empty body reads as `{}`.
+fn body_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::input("request/body must be object")),
+        Err(e) => Err(ApiError::input(format!("Malformed request body: {e}"))),
+    }
+}
+
+/// A body property that must be an array of strings (the schema validator's messages).
+fn string_array(name: &str, value: &Value) -> ApiResult<Vec<String>> {
+    let items =
+        value.as_array().ok_or_else(|| ApiError::input(format!("request/body/{name} must be array")))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            item.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::input(format!("request/body/{name}/{i} must be string")))
+        })
+        .collect()
+}
+
+/// An optional body property that must be an integer `>= 0`.
+fn body_integer(object: &Map<String, Value>, name: &str) -> ApiResult<Option<usize>> {
+    let Some(value) = object.get(name) else { return Ok(None) };
+    let number = value
+        .as_f64()
+        .filter(|n| n.fract() == 0.0)
+        .ok_or_else(|| ApiError::input(format!("request/body/{name} must be integer")))?;
+    if number < 0.0 {
+        return Err(ApiError::input(format!("request/body/{name} must be >= 0")));
+    }
+    Ok(Some(number as usize))
+}
+
+/// The optional `query` predicate of a POST body, validated; the raw JSON is kept for cursors.
+fn body_query(object: &Map<String, Value>) -> ApiResult<Option<(Value, Predicate)>> {
+    object.get("query").map(|q| Ok((q.clone(), Predicate::parse_query(q)?))).transpose()
+}
+
+/// Parses `orderBy: [{field, order}]` of `POST /entities/by-query`.
+fn body_order(value: &Value) -> ApiResult<Vec<SortKey>> {
+    let items = value.as_array().ok_or_else(|| ApiError::input("request/body/orderBy must be array"))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = item.get("field").and_then(Value::as_str).ok_or_else(|| {
+                ApiError::input(format!("request/body/orderBy/{i} must have required property 'field'"))
+            })?;
+            let direction = match item.get("order") {
+                None => Direction::Asc,
+                Some(order) => match order.as_str() {
+                    Some("asc") => Direction::Asc,
+                    Some("desc") => Direction::Desc,
+                    _ => return Err(ApiError::input("Invalid order field order, must be asc or desc")),
+                },
+            };
+            Ok(SortKey { field: field.to_owned(), direction })
+        })
+        .collect()
+}
+
+/// `POST /entities/by-query`: the by-query page model with a filter predicate in the body.
+/// Cursors it issues carry the predicate under `query`; a cursor from the GET route works too.
+async fn query_entities_by_predicate(
+    State(state): State<ReadApi>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult<Response> {
+    Params::parse(raw.as_deref()).validate(&[])?;
+    let object = body_object(&body)?;
+    let fields = object.get("fields").map(|f| string_array("fields", f)).transpose()?.unwrap_or_default();
+    let fields = parse_fields(fields.iter().map(String::as_str))?;
+    let limit = body_integer(&object, "limit")?.unwrap_or(DEFAULT_QUERY_LIMIT);
+    let count_total = match object.get("totalItems") {
+        None => true,
+        Some(value) => match value.as_str() {
+            Some("include") => true,
+            Some("exclude") => false,
+            _ => {
+                return Err(ApiError::input(
+                    "request/body/totalItems must be equal to one of the allowed values",
+                ));
+            }
+        },
+    };
+
+    if let Some(cursor) = object.get("cursor") {
+        let text = cursor.as_str().ok_or_else(|| ApiError::input("request/body/cursor must be string"))?;
+        if text.is_empty() {
+            return Err(ApiError::input("Cursor cannot be empty"));
+        }
+        let cursor = Cursor::decode(text)?;
+        return query_page(
+            &state,
+            QueryRequest { cursor, initial: false, offset: 0, limit, fields, count_total: true },
+        );
+    }
+
+    let query = body_query(&object)?.map(|(raw, _)| raw);
+    let order_fields = object.get("orderBy").map(body_order).transpose()?.unwrap_or_default();
+    let full_text = match object.get("fullTextFilter") {
+        None => None,
+        Some(Value::Object(filter)) => Some(FullTextFilter {
+            term: match filter.get("term") {
+                None => String::new(),
+                Some(term) => term
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ApiError::input("request/body/fullTextFilter/term must be string"))?,
+            },
+            fields: filter.get("fields").map(|f| string_array("fullTextFilter/fields", f)).transpose()?,
+        }),
+        Some(_) => return Err(ApiError::input("request/body/fullTextFilter must be object")),
+    };
+    let offset = body_integer(&object, "offset")?.unwrap_or(0);
+    let cursor = Cursor {
+        order_fields,
+        order_field_values: Vec::new(),
+        filter: None,
+        full_text,
+        is_previous: false,
+        first_sort_field_values: None,
+        total_items: None,
+        query,
+    };
+    query_page(&state, QueryRequest { cursor, initial: true, offset, limit, fields, count_total })
+}
+
 /// `GET /entities/by-uid/{uid}`.
 async fn entity_by_uid(
     State(state): State<ReadApi>,
@@ -322,36 +483,21 @@ async fn entity_by_name(
 struct ByRefsBody {
     entity_refs: Vec<String>,
     fields: Vec<String>,
+    /// The newest clients send a filter predicate here instead of `filter` parameters.
+    query: Option<Predicate>,
 }
 
 /// Validates the by-refs body the way Backstage's schema does (`entityRefs` required, an
-/// array of strings; `fields` optional, an array of strings).
+/// array of strings; `fields` optional, an array of strings; `query` an optional predicate).
 fn parse_by_refs_body(bytes: &[u8]) -> ApiResult<ByRefsBody> {
-    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(bytes).map_err(|e| ApiError::input(format!("Malformed request body: {e}")))?
-    };
-    let object = body.as_object().ok_or_else(|| ApiError::input("request/body must be object"))?;
-    let strings = |name: &str, value: &Value| -> ApiResult<Vec<String>> {
-        let items =
-            value.as_array().ok_or_else(|| ApiError::input(format!("request/body/{name} must be array")))?;
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                item.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| ApiError::input(format!("request/body/{name}/{i} must be string")))
-            })
-            .collect()
-    };
+    let object = body_object(bytes)?;
     let entity_refs = object
         .get("entityRefs")
         .ok_or_else(|| ApiError::input("request/body must have required property 'entityRefs'"))?;
-    let entity_refs = strings("entityRefs", entity_refs)?;
-    let fields = object.get("fields").map(|f| strings("fields", f)).transpose()?.unwrap_or_default();
-    Ok(ByRefsBody { entity_refs, fields })
+    let entity_refs = string_array("entityRefs", entity_refs)?;
+    let fields = object.get("fields").map(|f| string_array("fields", f)).transpose()?.unwrap_or_default();
+    let query = body_query(&object)?.map(|(_, predicate)| predicate);
+    Ok(ByRefsBody { entity_refs, fields, query })
 }
 
 /// `POST /entities/by-refs`: `{items}` in request order, `null` where nothing matches.
@@ -369,7 +515,14 @@ async fn entities_by_refs(
 
     let body = {
         let index = read_index(&state);
-        let set = filter.as_ref().map(|f| index.filter(f));
+        let mut set = filter.as_ref().map(|f| index.filter(f));
+        if let Some(predicate) = &request.query {
+            let matching = predicate.evaluate(&index);
+            set = Some(match set {
+                Some(set) => set & matching,
+                None => matching,
+            });
+        }
         let items = index.by_refs(request.entity_refs.iter().map(String::as_str), set.as_ref());
         let mut body = String::with_capacity(items.len() * 2048 + 16);
         body.push_str("{\"items\":");
@@ -394,13 +547,27 @@ async fn entity_facets(State(state): State<ReadApi>, RawQuery(raw): RawQuery) ->
         return Err(ApiError::input("Missing facet parameter"));
     }
 
+    Ok(facets_response(&state, filter.as_ref(), None, &facets))
+}
+
+/// `{"facets": {...}}` for the requested facets over the entities matching the filter and the
+/// predicate.
+fn facets_response(
+    state: &ReadApi,
+    filter: Option<&crate::index::EntityFilter>,
+    predicate: Option<&Predicate>,
+    facets: &[&str],
+) -> Response {
     let body = {
-        let index = read_index(&state);
-        let set = index.matching(filter.as_ref());
+        let index = read_index(state);
+        let mut set = index.matching(filter);
+        if let Some(predicate) = predicate {
+            set &= predicate.evaluate(&index);
+        }
         // Written directly: a facet over a high-cardinality key has thousands of entries.
         let mut body = String::from("{\"facets\":{");
         let mut written: Vec<&str> = Vec::new();
-        for facet in facets {
+        for &facet in facets {
             if written.contains(&facet) {
                 continue;
             }
@@ -415,5 +582,25 @@ async fn entity_facets(State(state): State<ReadApi>, RawQuery(raw): RawQuery) ->
         body.push_str("}}");
         body
     };
-    Ok(json_response(body))
+    json_response(body)
+}
+
+/// `POST /entity-facets`: like the GET route, with `{facets, query}` in the body.
+async fn entity_facets_by_predicate(
+    State(state): State<ReadApi>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult<Response> {
+    Params::parse(raw.as_deref()).validate(&[])?;
+    let object = body_object(&body)?;
+    let facets = object
+        .get("facets")
+        .ok_or_else(|| ApiError::input("request/body must have required property 'facets'"))?;
+    let facets = string_array("facets", facets)?;
+    let facets: Vec<&str> = facets.iter().map(String::as_str).filter(|f| !f.is_empty()).collect();
+    if facets.is_empty() {
+        return Err(ApiError::input("Missing facet parameter"));
+    }
+    let predicate = body_query(&object)?.map(|(_, predicate)| predicate);
+    Ok(facets_response(&state, None, predicate.as_ref(), &facets))
 }

@@ -10,11 +10,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use base64::Engine as _;
 use portico_model::{EntityRef, RefDefaults, SerializedError};
 use portico_store::{CatalogStore, LocationRecord};
 use portico_web::{ApiError, ApiResult};
 use serde_json::{Value, json};
 
+use super::predicate::Predicate;
 use crate::engine::location::{ANNOTATION_ORIGIN_LOCATION, annotation};
 use crate::engine::{Engine, EngineError};
 use crate::index::SharedIndex;
@@ -46,7 +48,8 @@ pub fn router(state: WriteApi) -> Router {
         .route("/refresh", post(refresh))
         .route("/validate-entity", post(validate_entity))
         .route("/locations", post(create_location).get(list_locations))
-        .route("/locations/{id}", get(get_location).delete(delete_location))
+        .route("/locations/by-query", post(query_locations))
+        .route("/locations/{id}", get(get_location).delete(delete_location).put(update_location))
         .route("/locations/by-entity/{kind}/{namespace}/{name}", get(location_by_entity))
         .route("/analyze-location", post(analyze_location))
         .with_state(state)
@@ -280,6 +283,149 @@ async fn delete_location(
     api.engine.delete_location(&id).await?;
     api.catch_up().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /locations/by-query` page size when neither the body nor the cursor gives one.
+const DEFAULT_LOCATION_LIMIT: usize = 1000;
+
+/// The state of a location query between pages: page size, the id the next page starts after
+/// (locations are listed by id) and the predicate. Encoded as base64 JSON like Backstage's.
+struct LocationCursor {
+    limit: usize,
+    after_id: Option<String>,
+    query: Option<Value>,
+}
+
+impl LocationCursor {
+    fn encode(&self) -> String {
+        let mut object = serde_json::Map::new();
+        object.insert("limit".into(), json!(self.limit));
+        if let Some(after_id) = &self.after_id {
+            object.insert("afterId".into(), json!(after_id));
+        }
+        if let Some(query) = &self.query {
+            object.insert("query".into(), query.clone());
+        }
+        base64::engine::general_purpose::STANDARD.encode(Value::Object(object).to_string())
+    }
+
+    fn decode(text: &str) -> ApiResult<LocationCursor> {
+        if text.is_empty() {
+            return Err(ApiError::input("Cursor cannot be empty"));
+        }
+        let value: Value = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| ApiError::input("Malformed cursor, unknown encoding"))?;
+        let malformed = |what: &str| ApiError::input(format!("Malformed cursor: Validation error: {what}"));
+        let limit = value
+            .get("limit")
+            .and_then(Value::as_u64)
+            .filter(|l| *l >= 1)
+            .ok_or_else(|| malformed("limit must be an integer >= 1"))?;
+        let after_id = match value.get("afterId") {
+            None => None,
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(_) => return Err(malformed("afterId must be a string")),
+        };
+        Ok(LocationCursor { limit: limit as usize, after_id, query: value.get("query").cloned() })
+    }
+}
+
+/// `POST /locations/by-query`: registered locations matching an optional predicate over
+/// `id`, `type` and `target`, in id order, `limit` at a time.
+async fn query_locations(
+    State(api): State<WriteApi>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    check_query(&query, &[])?;
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Err(ApiError::input("request/body must be object")),
+            Err(error) => return Err(ApiError::input(format!("Malformed request: {error}"))),
+        }
+    };
+    let cursor = match body.get("cursor") {
+        Some(Value::String(text)) => LocationCursor::decode(text)?,
+        Some(_) => return Err(ApiError::input("request/body/cursor must be string")),
+        None => {
+            let limit = match body.get("limit") {
+                None => DEFAULT_LOCATION_LIMIT,
+                Some(limit) => limit
+                    .as_u64()
+                    .filter(|l| *l >= 1)
+                    .ok_or_else(|| ApiError::input("Limit must be a positive integer >= 1"))?
+                    as usize,
+            };
+            LocationCursor { limit, after_id: None, query: body.get("query").cloned() }
+        }
+    };
+    let predicate = cursor.query.as_ref().map(Predicate::parse_location_query).transpose()?;
+
+    let mut matching: Vec<Value> = api
+        .engine
+        .locations()
+        .await?
+        .iter()
+        .map(location_json)
+        .filter(|location| predicate.as_ref().is_none_or(|p| p.matches(location)))
+        .collect();
+    matching.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let total = matching.len();
+    let start = cursor
+        .after_id
+        .as_deref()
+        .map_or(0, |after| matching.iter().take_while(|l| l["id"].as_str() <= Some(after)).count());
+    let end = start.saturating_add(cursor.limit).min(total);
+    let items = matching[start..end].to_vec();
+    let mut page_info = serde_json::Map::new();
+    if end < total {
+        let next = LocationCursor {
+            limit: cursor.limit,
+            after_id: items.last().and_then(|l| l["id"].as_str()).map(str::to_owned),
+            query: cursor.query,
+        };
+        page_info.insert("nextCursor".into(), json!(next.encode()));
+    }
+    Ok(Json(json!({ "items": items, "totalItems": total, "pageInfo": page_info })))
+}
+
+/// `PUT /locations/{id}`: changes a registered location's type and target; the entities of the
+/// old target go away and those of the new one are ingested.
+async fn update_location(
+    State(api): State<WriteApi>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    check_query(&query, &[])?;
+    if api.readonly {
+        return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
+    }
+    let body = json_object_body(&headers, &body)?;
+    for key in body.keys() {
+        if !matches!(key.as_str(), "type" | "target") {
+            return Err(ApiError::input(format!("Malformed request: unknown property '{key}'")));
+        }
+    }
+    let (Some(Value::String(kind)), Some(Value::String(target))) = (body.get("type"), body.get("target"))
+    else {
+        return Err(ApiError::input("Malformed request: type and target must be strings"));
+    };
+    let allowed = &api.engine.config().allowed_location_types;
+    if !allowed.iter().any(|t| t == kind) {
+        let list = serde_json::to_string(allowed).unwrap_or_default();
+        return Err(ApiError::input(format!("Registered locations must be of an allowed type {list}")));
+    }
+    let location = api.engine.update_location(&id, kind, target).await?;
+    api.catch_up().await?;
+    Ok(Json(location_json(&location)))
 }
 
 async fn location_by_entity(

@@ -38,14 +38,16 @@ pub const REGISTERED_PROVIDER: &str = "registered";
 
 /// How many due entities one tick processes; bigger batches mean fewer transactions.
 const BATCH: usize = 1_000;
-/// How many entities are processed at once within a batch (they mostly wait on reads).
-const CONCURRENCY: usize = 16;
+/// How many tasks share a batch (the model checks are CPU work).
+const TASKS: usize = 4;
+/// How many entities one task processes at once (they may wait on reads).
+const CONCURRENCY: usize = 4;
 /// How many refs one stitch round loads at once.
 const STITCH_CHUNK: usize = 1_000;
 /// Stitching waits until the queue runs dry, so an entity touched by many batches (a group
 /// owning thousands of components) is stitched once, not once per batch — but no longer than
 /// this, so a long ingestion still shows progress.
-const STITCH_MAX_DELAY: Duration = Duration::from_secs(2);
+const STITCH_MAX_DELAY: Duration = Duration::from_secs(5);
 /// Nor past this many pending refs, to bound memory.
 const STITCH_MAX_PENDING: usize = 50_000;
 /// The most entities a dry run follows before giving up.
@@ -214,20 +216,7 @@ impl Engine {
             return Ok(0);
         }
         let claimed = due.len();
-        let host = StoreHost { store: self.inner.store.clone() };
-        let outputs: Vec<(DueEntity, ProcessOutput)> = futures::stream::iter(due)
-            .map(|entity| {
-                let host = &host;
-                async move {
-                    let output =
-                        process::process(&entity.unprocessed, &self.inner.reader, &self.inner.config, host)
-                            .await;
-                    (entity, output)
-                }
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+        let outputs = self.process_batch(due).await;
         let mut outcomes = Vec::new();
         for (entity, output) in outputs {
             self.inner.watcher.watch(&entity.entity_ref, &output.read);
@@ -266,6 +255,43 @@ impl Engine {
             self.flush_stitch().await?;
         }
         Ok(claimed)
+    }
+
+    /// Processes a batch in claim order, spread over tasks so that the model checks use every
+    /// core while reads wait on IO.
+    async fn process_batch(&self, mut due: Vec<DueEntity>) -> Vec<(DueEntity, ProcessOutput)> {
+        let chunk = due.len().div_ceil(TASKS).max(1);
+        let mut tasks = Vec::new();
+        while !due.is_empty() {
+            let rest = due.split_off(chunk.min(due.len()));
+            let mine = std::mem::replace(&mut due, rest);
+            let engine = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let host = StoreHost { store: engine.inner.store.clone() };
+                futures::stream::iter(mine)
+                    .map(|entity| {
+                        let (host, inner) = (&host, &engine.inner);
+                        async move {
+                            let output =
+                                process::process(&entity.unprocessed, &inner.reader, &inner.config, host)
+                                    .await;
+                            (entity, output)
+                        }
+                    })
+                    .buffered(CONCURRENCY)
+                    .collect::<Vec<_>>()
+                    .await
+            }));
+        }
+        let mut outputs = Vec::new();
+        for task in tasks {
+            match task.await {
+                Ok(done) => outputs.extend(done),
+                // A panic in processing is a bug; the claimed rows come due again later.
+                Err(error) => tracing::error!(%error, "a processing task failed"),
+            }
+        }
+        outputs
     }
 
     fn next_interval_ms(&self) -> i64 {
@@ -425,6 +451,35 @@ impl Engine {
         let Some(record) = self.inner.store.delete_location(id).await? else {
             return Err(EngineError::NotFound(format!("Found no location with ID {id}")));
         };
+        self.sync_registered().await?;
+        Ok(record)
+    }
+
+    /// Changes a registered location's type and target (`PUT /locations/:id`). A changed
+    /// location re-syncs the registered provider: the old root and everything only it led to
+    /// are removed, the new root is ingested.
+    pub async fn update_location(
+        &self,
+        id: &str,
+        kind: &str,
+        target: &str,
+    ) -> Result<LocationRecord, EngineError> {
+        let store = &self.inner.store;
+        let Some(current) = store.get_location(id).await? else {
+            return Err(EngineError::NotFound(format!("Found no location with ID {id}")));
+        };
+        let record = LocationRecord { id: id.to_owned(), kind: kind.to_owned(), target: target.to_owned() };
+        if current == record {
+            return Ok(record);
+        }
+        let conflict = || EngineError::Conflict(format!("Location {kind}:{target} already exists"));
+        match store.update_location(&record).await {
+            Ok(true) => {}
+            // Deleted between the read and the update.
+            Ok(false) => return Err(EngineError::NotFound(format!("Found no location with ID {id}"))),
+            Err(StoreError::Conflict(_)) => return Err(conflict()),
+            Err(error) => return Err(error.into()),
+        }
         self.sync_registered().await?;
         Ok(record)
     }

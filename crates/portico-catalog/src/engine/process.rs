@@ -227,7 +227,11 @@ async fn read_location(
                 Ok(judged) => judged,
                 Err(error) => {
                     let message = format!("Checking {} failed unexpectedly: {error}", source.target);
-                    out.problems.push(Problem::new(&source.target, None, SerializedError::new("Error", message)));
+                    out.problems.push(Problem::new(
+                        &source.target,
+                        None,
+                        SerializedError::new("Error", message),
+                    ));
                     continue;
                 }
             };

@@ -725,3 +725,50 @@ pub async fn catch_up(index: &SharedIndex, store: &dyn CatalogStore) -> Result<u
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_map_grows_and_shrinks_through_every_shape() {
+        let mut map = ValueMap::default();
+        assert!(map.insert(1, 10));
+        assert!(!map.insert(1, 11));
+        for value in 2..=(SMALL_VALUES as u32 + 2) {
+            assert!(map.insert(value, 20 + value));
+        }
+        assert!(matches!(map, ValueMap::Map(_)));
+        assert_eq!(map.get(1).map(Postings::len), Some(2));
+        assert!(!map.remove(1, 10));
+        assert!(map.remove(1, 11));
+        assert!(map.get(1).is_none());
+        assert!(!map.remove(99, 1));
+
+        let mut small = ValueMap::default();
+        small.insert(5, 1);
+        small.insert(6, 2);
+        assert!(matches!(small, ValueMap::Small(_)));
+        assert!(small.remove(5, 1));
+        assert!(matches!(small, ValueMap::One(6, _)));
+        assert!(small.remove(6, 2));
+        assert!(matches!(small, ValueMap::Empty));
+        assert_eq!(small.iter().count(), 0);
+    }
+
+    #[test]
+    fn case_links_find_every_variant_of_a_lowercased_value() {
+        let mut values = Strings::default();
+        let mut case = CaseLinks::default();
+        let upper = intern_value(&mut values, &mut case, "team-a", Some("TEAM-A"));
+        let title = intern_value(&mut values, &mut case, "team-a", Some("Team-A"));
+        let plain = intern_value(&mut values, &mut case, "team-a", Some("team-a"));
+        assert_eq!(intern_value(&mut values, &mut case, "team-a", Some("Team-A")), title);
+        assert_eq!(case.lower(upper), plain);
+        assert_eq!(case.lower(plain), plain);
+        let mut variants: Vec<u32> = case.variants(plain).collect();
+        variants.sort_unstable();
+        assert_eq!(variants, vec![upper, title]);
+        assert_eq!(case.variants(upper).count(), 0);
+    }
+}

@@ -1,12 +1,19 @@
-//! `/`: the home page — a search box and how much the catalog holds, by kind.
+//! `/`: the home page — a search box, how much the catalog holds by kind, the viewer's
+//! starred entities and the entities that changed last.
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use portico_store::FinalChange;
 use portico_web::components::Component;
 use portico_web::{Markup, PageContext, icons};
 
-use super::CatalogPages;
+use super::{CatalogPages, EntitySummary};
+
+/// How many recently changed entities the home page lists.
+const RECENT: usize = 8;
+/// How far back in the change feed to look for them: a bounded read, never the whole catalog.
+const RECENT_WINDOW: i64 = 200;
 
 /// Kinds shown on the home page, in order: `(kind, label, icon)`.
 const KINDS: [(&str, &str, &str); 7] = [
@@ -26,6 +33,24 @@ struct Stat {
     icon: Markup,
 }
 
+/// An entity in a home-page list.
+struct Item {
+    kind: String,
+    label: String,
+    href: String,
+}
+
+impl Item {
+    fn of(body: &str) -> Option<Item> {
+        let summary = EntitySummary::from_json(&serde_json::from_str(body).ok()?);
+        Some(Item {
+            kind: summary.kind.to_lowercase(),
+            label: summary.display_name().to_owned(),
+            href: summary.path(),
+        })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage<'a> {
@@ -33,11 +58,36 @@ struct HomePage<'a> {
     stats: Vec<Stat>,
     total: u64,
     search_icon: Markup,
+    star_icon: Markup,
+    starred: Vec<Item>,
+    recent: Vec<Item>,
 }
 
 /// `GET /`.
 pub(super) async fn home(State(pages): State<CatalogPages>, cx: PageContext) -> Response {
-    let (stats, total) = {
+    let starred_refs = match pages.starred(&cx).await {
+        Ok(refs) => refs,
+        Err(error) => return error.into_response(),
+    };
+    // The change feed's tail: each entity keeps only its latest change, so the last window of
+    // sequence numbers holds the most recently changed entities.
+    let last_seq = pages.read().last_seq();
+    let changes = pages
+        .store
+        .final_changes_since((last_seq - RECENT_WINDOW).max(0), RECENT_WINDOW as usize)
+        .await
+        .unwrap_or_default();
+    let mut recent_refs: Vec<String> = changes
+        .into_iter()
+        .rev()
+        .filter_map(|c| match c {
+            FinalChange::Upsert(row) => Some(row.entity_ref),
+            FinalChange::Delete { .. } => None,
+        })
+        .filter(|r| !r.starts_with("location:"))
+        .collect();
+    recent_refs.dedup();
+    let (stats, total, starred, recent) = {
         let index = pages.read();
         let counts = index.facet("kind", index.all());
         let stats = KINDS
@@ -49,8 +99,21 @@ pub(super) async fn home(State(pages): State<CatalogPages>, cx: PageContext) -> 
                 icon: icons::icon(icon),
             })
             .collect();
-        (stats, index.len() as u64)
+        let items = |refs: &[String], limit: usize| -> Vec<Item> {
+            refs.iter().filter_map(|r| index.by_ref(r)).filter_map(|e| Item::of(e.body)).take(limit).collect()
+        };
+        let starred = items(&starred_refs, usize::MAX);
+        let recent = items(&recent_refs, RECENT);
+        (stats, index.len() as u64, starred, recent)
     };
-    let page = HomePage { app_title: &cx.shell.app_title, stats, total, search_icon: icons::icon("search") };
+    let page = HomePage {
+        app_title: &cx.shell.app_title,
+        stats,
+        total,
+        search_icon: icons::icon("search"),
+        star_icon: icons::icon("star"),
+        starred,
+        recent,
+    };
     cx.page("Home", page.markup())
 }

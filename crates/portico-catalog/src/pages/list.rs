@@ -8,7 +8,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use portico_web::components::{
     Column, Component, DataTable, EmptyState, FacetGroup, FacetOption, Pagination, SortState, Tags,
 };
@@ -155,7 +155,13 @@ enum Skip {
 }
 
 impl Sets {
-    fn compute(pages: &CatalogPages, index: &ReadIndex, state: &ListState, cx: &PageContext) -> Sets {
+    fn compute(
+        pages: &CatalogPages,
+        index: &ReadIndex,
+        state: &ListState,
+        cx: &PageContext,
+        starred: &[String],
+    ) -> Sets {
         let key = |key: &str, values: &[String]| {
             index.filter(&EntityFilter::Key { key: key.to_owned(), values: Some(values.to_vec()) })
         };
@@ -185,7 +191,7 @@ impl Sets {
             Some(user) => key("relations.ownedby", &owners_of(index, user)),
             None => RoaringBitmap::new(),
         };
-        let starred = cx.viewer.starred.iter().filter_map(|r| index.by_ref(r)).map(|e| e.ordinal).collect();
+        let starred = starred.iter().filter_map(|r| index.by_ref(r)).map(|e| e.ordinal).collect();
         Sets { kind, facets, status, text, owned, starred, orphans, errors }
     }
 
@@ -263,20 +269,29 @@ struct CatalogBody {
 
 /// `GET /catalog`.
 pub(super) async fn catalog(State(pages): State<CatalogPages>, cx: PageContext) -> Response {
-    render(&pages, &cx, ListPage::Catalog)
+    let starred = match pages.starred(&cx).await {
+        Ok(starred) => starred,
+        Err(error) => return error.into_response(),
+    };
+    render(&pages, &cx, ListPage::Catalog, &starred)
 }
 
 /// `GET /api-docs`: the catalog list preset to APIs.
 pub(super) async fn api_docs(State(pages): State<CatalogPages>, cx: PageContext) -> Response {
-    render(&pages, &cx, ListPage::Apis)
+    let starred = match pages.starred(&cx).await {
+        Ok(starred) => starred,
+        Err(error) => return error.into_response(),
+    };
+    render(&pages, &cx, ListPage::Apis, &starred)
 }
 
-fn render(pages: &CatalogPages, cx: &PageContext, page_kind: ListPage) -> Response {
+/// Renders a list page; `starred` are the viewer's stored stars.
+fn render(pages: &CatalogPages, cx: &PageContext, page_kind: ListPage, starred: &[String]) -> Response {
     let state = ListState::parse(page_kind, cx.query.as_deref());
     let path = page_kind.path();
     let (body, kinds) = {
         let index = pages.read();
-        let sets = Sets::compute(pages, &index, &state, cx);
+        let sets = Sets::compute(pages, &index, &state, cx, starred);
         let body = render_body(&index, &sets, &state, path);
         let kinds = match page_kind {
             ListPage::Apis => Vec::new(),

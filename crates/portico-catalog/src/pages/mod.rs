@@ -1,39 +1,75 @@
 //! The catalog's HTML pages: home (`/`), the catalog list (`/catalog`, and `/api-docs` preset
-//! to APIs) and the entity page (`/catalog/:namespace/:kind/:name[/:tab]`). Pages read the same
-//! in-memory index as the API; none loads the whole catalog.
+//! to APIs), the entity page (`/catalog/:namespace/:kind/:name[/:tab]`: overview, group and
+//! user profiles, the dependency graph, API definitions, plugin tabs), starring, registering
+//! (`/catalog-import`) and unregistering. Pages read the same in-memory index as the API;
+//! none loads the whole catalog.
 
+mod definition;
 mod entity;
+mod graph;
+mod highlight;
 mod home;
+mod import;
+pub mod layout;
 mod list;
+mod relations;
 
 use std::sync::{Arc, Mutex, PoisonError, RwLockReadGuard};
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use portico_model::entity_ref::{EntityRef, RefDefaults};
-use portico_web::NavItem;
+use portico_store::{CatalogStore, UserDataStore};
+use portico_web::{NavItem, PageContext, PageError};
 use roaring::RoaringBitmap;
 use serde_json::Value;
 
+use crate::engine::Engine;
 use crate::index::{ReadIndex, SharedIndex};
 
 /// State of the catalog pages.
 #[derive(Clone)]
 pub struct CatalogPages {
     index: SharedIndex,
+    /// The catalog store: the change feed (recently changed entities) and catching the index
+    /// up after a page changed the catalog.
+    store: Arc<dyn CatalogStore>,
+    user_data: Arc<dyn UserDataStore>,
+    engine: Engine,
     /// Entities whose status has an error, remembered for the index version it was computed at
     /// (finding them reads bodies, which is too slow to repeat per request).
     errors: Arc<Mutex<Option<(i64, RoaringBitmap)>>>,
 }
 
 impl CatalogPages {
-    /// Pages over this index.
-    pub fn new(index: SharedIndex) -> CatalogPages {
-        CatalogPages { index, errors: Arc::new(Mutex::new(None)) }
+    /// Pages over this index, changing the catalog through `engine`.
+    pub fn new(
+        index: SharedIndex,
+        store: Arc<dyn CatalogStore>,
+        user_data: Arc<dyn UserDataStore>,
+        engine: Engine,
+    ) -> CatalogPages {
+        CatalogPages { index, store, user_data, engine, errors: Arc::new(Mutex::new(None)) }
     }
 
     fn read(&self) -> RwLockReadGuard<'_, ReadIndex> {
         self.index.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The viewer's starred entity refs, from the store.
+    async fn starred(&self, cx: &PageContext) -> Result<Vec<String>, PageError> {
+        self.user_data
+            .starred(cx.viewer.identity())
+            .await
+            .map_err(|e| PageError::internal(format!("Could not read your starred entities: {e}")))
+    }
+
+    /// Brings the index up to date after a page changed the catalog, so the next page shows it.
+    async fn catch_up(&self) -> Result<(), PageError> {
+        crate::index::catch_up(&self.index, self.store.as_ref())
+            .await
+            .map(|_| ())
+            .map_err(|e| PageError::internal(format!("The catalog index could not be updated: {e}")))
     }
 
     /// The entities with an error in `status.items`.
@@ -62,6 +98,13 @@ pub fn router(pages: CatalogPages) -> Router {
         .route("/api-docs", get(list::api_docs))
         .route("/catalog/{namespace}/{kind}/{name}", get(entity::overview))
         .route("/catalog/{namespace}/{kind}/{name}/{tab}", get(entity::tab))
+        .route("/catalog/{namespace}/{kind}/{name}/star", post(entity::star))
+        .route(
+            "/catalog/{namespace}/{kind}/{name}/unregister",
+            get(import::unregister_page).post(import::unregister),
+        )
+        .route("/catalog/{namespace}/{kind}/{name}/definition/raw", get(definition::raw))
+        .route("/catalog-import", get(import::import_page).post(import::import))
         .with_state(pages)
 }
 
@@ -71,6 +114,7 @@ pub fn nav_items() -> Vec<NavItem> {
         NavItem::new("Home", "/", "home", 0),
         NavItem::new("Catalog", "/catalog", "catalog", 10),
         NavItem::new("APIs", "/api-docs", "api", 20),
+        NavItem::new("Register", "/catalog-import", "create", 45),
     ]
 }
 

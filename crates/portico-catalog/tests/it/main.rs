@@ -1,3 +1,5 @@
+mod predicate_facets;
+mod predicate_query;
 mod read_entities;
 mod read_facets;
 mod read_index;

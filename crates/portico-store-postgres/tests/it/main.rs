@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use portico_store::contract::run_catalog_contract;
+use portico_store::contract::{run_catalog_contract, run_user_data_contract};
 use portico_store_postgres::PostgresStore;
 use sqlx::Executor;
 use sqlx::postgres::PgPoolOptions;
@@ -46,6 +46,13 @@ async fn contract() {
 
     let schemas = Mutex::new(Vec::new());
     run_catalog_contract(|| {
+        let schema = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
+        schemas.lock().expect("lock").push(schema.clone());
+        let url = url.clone();
+        async move { store_in_schema(&url, &schema).await }
+    })
+    .await;
+    run_user_data_contract(|| {
         let schema = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
         schemas.lock().expect("lock").push(schema.clone());
         let url = url.clone();
