@@ -232,3 +232,30 @@ async fn status_and_relations_in_yaml_fail_processing() {
     let all: Value = app.get_json("/api/catalog/entities?filter=metadata.name=sneaky").await;
     assert_eq!(all, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_url_that_answers_too_slowly_is_given_up_on() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = axum::Router::new().route(
+        "/slow.yaml",
+        axum::routing::get(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            component("late")
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, server).await.unwrap() });
+    let target = format!("http://127.0.0.1:{port}/slow.yaml");
+    let yaml = format!(
+        "backend:\n  reading:\n    allow:\n      - host: 127.0.0.1\n{}  limits:\n    readTimeout: 300ms\n",
+        crate::support::config_with_locations(&[("url", &target)])
+    );
+    let app = TestApp::start(&yaml).await;
+    let started = std::time::Instant::now();
+    app.settle().await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "the read was cut off");
+    assert!(app.entity("component:default/late").await.is_none());
+    let roots = app.get_json("/api/catalog/entities?filter=kind=location").await;
+    let messages: Vec<String> = roots.as_array().unwrap().iter().flat_map(status_messages).collect();
+    assert!(messages.iter().any(|m| m.contains("timed out")), "{messages:#?}");
+}

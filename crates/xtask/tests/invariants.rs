@@ -1,0 +1,121 @@
+//! The architecture's invariants (ARCHITECTURE.md, code map), checked against the manifests and
+//! sources so that a change that breaks one fails the build.
+
+use std::path::{Path, PathBuf};
+
+fn crates_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The names of a crate's normal (non-dev) dependencies.
+fn dependencies(krate: &str) -> Vec<String> {
+    let manifest = std::fs::read_to_string(crates_dir().join(krate).join("Cargo.toml"))
+        .unwrap_or_else(|e| panic!("cannot read the manifest of {krate}: {e}"));
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line.to_owned();
+            continue;
+        }
+        if section == "[dependencies]" {
+            if let Some((name, _)) = line.split_once(['=', '.']) {
+                let name = name.trim();
+                if !name.is_empty() && !name.starts_with('#') {
+                    out.push(name.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn workspace_crates() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(crates_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("Cargo.toml").exists())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every `.rs` file under a crate's `src/`.
+fn sources(krate: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![crates_dir().join(krate).join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_model_does_no_io() {
+    let forbidden = ["tokio", "sqlx", "axum", "reqwest", "notify", "portico-store"];
+    for dependency in dependencies("portico-model") {
+        assert!(
+            !forbidden.contains(&dependency.as_str()),
+            "portico-model must stay pure, but depends on {dependency}"
+        );
+    }
+}
+
+#[test]
+fn only_store_crates_talk_sql() {
+    for krate in workspace_crates() {
+        let allowed = krate.starts_with("portico-store-");
+        if !allowed {
+            assert!(
+                !dependencies(&krate).contains(&"sqlx".to_owned()),
+                "{krate} depends on sqlx; SQL lives in portico-store-*"
+            );
+            for file in sources(&krate) {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                for keyword in ["SELECT ", "INSERT INTO ", "CREATE TABLE "] {
+                    assert!(!text.contains(keyword), "{} contains SQL ({keyword:?})", file.display());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn only_the_binary_knows_clap_and_only_the_app_knows_the_plugin_list() {
+    for krate in workspace_crates() {
+        let dependencies = dependencies(&krate);
+        if krate != "portico" {
+            assert!(!dependencies.contains(&"clap".to_owned()), "{krate} depends on clap");
+        }
+        if !matches!(krate.as_str(), "portico" | "portico-testkit") {
+            assert!(!dependencies.contains(&"portico-app".to_owned()), "{krate} depends on portico-app");
+        }
+    }
+}
+
+#[test]
+fn plugins_do_not_depend_on_each_other_internals() {
+    // A plugin may use another plugin only through its `api` module; none does yet, so none may
+    // depend on another plugin crate at all (change this test when one gets an `api` module).
+    let plugins = ["portico-catalog", "portico-search"];
+    for plugin in plugins {
+        if !crates_dir().join(plugin).exists() {
+            continue;
+        }
+        for dependency in dependencies(plugin) {
+            assert!(
+                !plugins.contains(&dependency.as_str()) || dependency == plugin,
+                "{plugin} depends on the plugin {dependency}"
+            );
+        }
+    }
+}
