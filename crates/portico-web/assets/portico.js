@@ -68,7 +68,28 @@
     if (event.target.matches && event.target.matches("[data-theme-choice]")) remember(event.target.value);
   });
 
+  // A profile picture that cannot load (its host unreachable, say) is hidden, so the initials
+  // drawn beneath it show instead of a broken-image icon. `error` does not bubble: listen in
+  // the capture phase, and sweep up pictures that failed before this script ran.
+  function hideIfBroken(img) {
+    if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) img.hidden = true;
+  }
+  document.addEventListener(
+    "error",
+    function (event) {
+      var target = event.target;
+      if (target && target.classList && target.classList.contains("avatar-picture")) target.hidden = true;
+    },
+    true
+  );
+  function sweepPictures() {
+    var pictures = document.querySelectorAll("img.avatar-picture");
+    for (var i = 0; i < pictures.length; i++) hideIfBroken(pictures[i]);
+  }
+
   if (media && media.addEventListener) media.addEventListener("change", label);
+  if (document.readyState === "complete") sweepPictures();
+  else window.addEventListener("load", sweepPictures);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", label);
   else label();
 })();

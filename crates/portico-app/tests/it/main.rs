@@ -7,4 +7,6 @@ mod catalog_client;
 mod catalog_ingest;
 mod pages_catalog;
 mod pages_entity;
+mod pages_search;
+mod search_api;
 mod support;

@@ -120,7 +120,10 @@ async fn group_and_user_pages_show_members_ownership_and_memberships() {
     let user = page(&app, "/catalog/default/user/calum.leavy").await;
     assert!(user.contains("Calum Leavy") && user.contains("Memberships"));
     assert!(user.contains("href=\"/catalog/default/group/team-c\""), "membership linked");
-    assert!(user.contains("<img class=\"avatar large\" src=\"https://"), "https picture shown");
+    assert!(
+        user.contains("<span class=\"avatar large initials\" aria-hidden=\"true\">C<img class=\"avatar-picture\" src=\"https://"),
+        "the https picture is layered over the initials: {user}"
+    );
 }
 
 #[tokio::test]

@@ -59,6 +59,8 @@ struct Overview<'a> {
     links: Vec<Markup>,
     source_links: Vec<Markup>,
     problems: Vec<(String, String)>,
+    /// A group's or user's profile card; it comes first, and the About card then leaves out
+    /// the facts people and teams do not have (owner, system, domain, lifecycle).
     profile: Markup,
     relation_cards: Vec<Markup>,
     cards: Vec<Markup>,
@@ -419,23 +421,33 @@ fn profile_of(entity: &Value) -> Profile {
     }
 }
 
+/// A round avatar: the initials, covered by the profile picture when there is one.
+///
+/// Pictures usually live on another host (an identity provider, a generated-avatar service), so
+/// the page never depends on them: the initials are always drawn and the picture, lazily loaded
+/// without a referrer (the portal's URLs stay private), is layered on top. When the host cannot
+/// be reached the picture draws nothing (empty `alt`) and the initials remain — no broken-image
+/// icon, no script needed.
 fn avatar(profile: &Profile, name: &str, class: &str) -> String {
-    match &profile.picture {
-        Some(src) => {
-            format!("<img class=\"{class}\" src=\"{}\" alt=\"\" referrerpolicy=\"no-referrer\">", escape(src))
-        }
-        None => {
-            let initial: String = profile
-                .display_name
-                .as_deref()
-                .unwrap_or(name)
-                .chars()
-                .find(|c| c.is_alphanumeric())
-                .map(|c| c.to_uppercase().collect())
-                .unwrap_or_default();
-            format!("<span class=\"{class} initials\" aria-hidden=\"true\">{}</span>", escape(&initial))
-        }
-    }
+    let initial: String = profile
+        .display_name
+        .as_deref()
+        .unwrap_or(name)
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    let picture = profile
+        .picture
+        .as_deref()
+        .map(|src| {
+            format!(
+                "<img class=\"avatar-picture\" src=\"{}\" alt=\"\" loading=\"lazy\" decoding=\"async\" referrerpolicy=\"no-referrer\">",
+                escape(src)
+            )
+        })
+        .unwrap_or_default();
+    format!("<span class=\"{class} initials\" aria-hidden=\"true\">{}{picture}</span>", escape(&initial))
 }
 
 fn profile_card(subject: &Subject, facts: &[(&str, String)]) -> String {

@@ -6,7 +6,7 @@
 
 mod definition;
 mod entity;
-mod graph;
+pub mod graph;
 mod highlight;
 mod home;
 mod import;

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod migrate;
+mod search;
 mod serve;
 
 use std::path::PathBuf;
@@ -32,6 +33,9 @@ pub enum Command {
     /// Work with catalog descriptor files.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Manage the search index.
+    #[command(subcommand)]
+    Search(search::SearchCommand),
 }
 
 /// `--config FILE`, repeatable; later files override earlier ones.
@@ -64,6 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
         Command::Catalog(command) => catalog::run(command).await,
+        Command::Search(command) => search::run(command).await,
     }
 }
 

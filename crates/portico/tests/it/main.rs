@@ -171,3 +171,41 @@ fn an_acknowledged_registration_survives_a_killed_process() {
     assert_eq!(status, 200);
     assert!(locations.contains(&descriptor.display().to_string()), "{locations}");
 }
+
+#[test]
+fn search_reindex_rebuilds_the_index_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
+    let config = write(
+        dir.path(),
+        "app-config.yaml",
+        format!(
+            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: ./portico.db\ncatalog:\n  locations:\n    - type: file\n      target: {}\n",
+            descriptor.display()
+        )
+        .as_bytes(),
+    );
+    // Ingest with a real server first.
+    let mut server = start_server(&config, port);
+    let mut ingested = false;
+    for _ in 0..200 {
+        if http(port, "GET", "/api/catalog/entities/by-name/component/default/ok", None)
+            .is_ok_and(|(s, _)| s == 200)
+        {
+            ingested = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(ingested, "the component was ingested");
+
+    let output = portico().args(["search", "reindex", "--config"]).arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // The component and its generated root Location.
+    assert!(stderr.contains("indexed 2 documents"), "{stderr}");
+    assert!(dir.path().join("data/search").is_dir(), "the index lives beside the database's config");
+}
