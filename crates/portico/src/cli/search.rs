@@ -48,7 +48,7 @@ async fn reindex(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         Indexer::open(search.location.clone(), collators).await.context("could not open the search index")?;
     let started = Instant::now();
     let progress = |done: u64, total: u64| {
-        let percent = if total == 0 { 100 } else { done * 100 / total };
+        let percent = (done * 100).checked_div(total).unwrap_or(100).min(100);
         let filled = (percent / 5) as usize;
         let mut err = std::io::stderr();
         let _ = write!(err, "\r[{}{}] {done}/{total} documents", "#".repeat(filled), " ".repeat(20 - filled));
