@@ -19,12 +19,12 @@ fn dependencies(krate: &str) -> Vec<String> {
             section = line.to_owned();
             continue;
         }
-        if section == "[dependencies]" {
-            if let Some((name, _)) = line.split_once(['=', '.']) {
-                let name = name.trim();
-                if !name.is_empty() && !name.starts_with('#') {
-                    out.push(name.to_owned());
-                }
+        if section == "[dependencies]"
+            && let Some((name, _)) = line.split_once(['=', '.'])
+        {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                out.push(name.to_owned());
             }
         }
     }
