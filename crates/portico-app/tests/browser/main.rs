@@ -634,3 +634,43 @@ async fn register_a_location_then_unregister_it() {
     h.assert_no_console_errors("unregistering").await;
     h.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_focuses_the_search_box_and_suggestions_follow_typing() {
+    if !enabled("slash_focuses_the_search_box_and_suggestions_follow_typing") {
+        return;
+    }
+    let h = Harness::start(true).await;
+    h.open("/catalog").await;
+    h.wait_for("htmx to load", "window.htmx !== undefined").await;
+    // `/` from anywhere on the page focuses the box (and is not typed into it).
+    h.client.find(Locator::Css("h1")).await.expect("heading").click().await.expect("click the heading");
+    h.client.find(Locator::Css("body")).await.expect("body").send_keys("/").await.expect("press /");
+    h.wait_for(
+        "the box to be focused",
+        "document.activeElement && document.activeElement.id === 'global-search'",
+    )
+    .await;
+    assert_eq!(h.js("return document.activeElement.value").await, Value::String(String::new()));
+
+    // Typing shows suggestions without a page load; a one-letter typo still finds the entity.
+    h.js(MARK).await;
+    h.client
+        .find(Locator::Css("#global-search"))
+        .await
+        .expect("search box")
+        .send_keys("petstor")
+        .await
+        .expect("type");
+    h.wait_for(
+        "suggestions",
+        "document.querySelectorAll('#global-search-suggestions a[href*=\"petstore\"]').length > 0",
+    )
+    .await;
+    assert!(h.js(&format!("return {MARKED}")).await == Value::Bool(true), "no full reload");
+    h.screenshot("search-suggestions-light").await;
+    h.click("#global-search-suggestions a[href*='petstore']").await;
+    h.wait_for("the entity page", "location.pathname.includes('petstore')").await;
+    h.assert_no_console_errors("search suggestions").await;
+    h.finish().await;
+}
