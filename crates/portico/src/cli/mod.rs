@@ -1,6 +1,7 @@
 //! Command definitions and dispatch.
 
 mod catalog;
+mod docs;
 mod migrate;
 mod search;
 mod serve;
@@ -36,6 +37,9 @@ pub enum Command {
     /// Manage the search index.
     #[command(subcommand)]
     Search(search::SearchCommand),
+    /// Build TechDocs sites.
+    #[command(subcommand)]
+    Docs(docs::DocsCommand),
 }
 
 /// `--config FILE`, repeatable; later files override earlier ones.
@@ -69,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => migrate::run(args).await,
         Command::Catalog(command) => catalog::run(command).await,
         Command::Search(command) => search::run(command).await,
+        Command::Docs(command) => docs::run(command),
     }
 }
 

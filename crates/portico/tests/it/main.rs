@@ -209,3 +209,50 @@ fn search_reindex_rebuilds_the_index_from_the_store() {
     assert!(stderr.contains("indexed 2 documents"), "{stderr}");
     assert!(dir.path().join("data/search").is_dir(), "the index lives beside the database's config");
 }
+
+#[test]
+fn docs_build_writes_the_site_and_prints_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    write(dir.path(), "mkdocs.yml", b"site_name: CLI docs\nnav:\n  - Home: index.md\n");
+    write(&dir.path().join("docs"), "index.md", b"# Hello\n\n[other](other.md) [gone](gone.md)\n");
+    write(&dir.path().join("docs"), "other.md", b"# Other\n");
+    let out = dir.path().join("site");
+    let output =
+        portico().args(["docs", "build"]).arg(dir.path()).arg("--output").arg(&out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("building pages: 2/2"), "{stderr}");
+    assert!(stderr.contains("warning: index.md: broken link 'gone.md'"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("built 2 pages of 'CLI docs'"), "{stdout}");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("href=\"other/\""), "{index}");
+    assert!(out.join("other/index.html").exists());
+    assert!(out.join("techdocs_metadata.json").exists());
+    assert!(out.join("search/search_index.json").exists());
+
+    let again = portico().args(["docs", "build"]).arg(dir.path()).arg("--output").arg(&out).output().unwrap();
+    assert!(again.status.success());
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("(0 rendered, 2 unchanged, 1 warnings)"), "{stdout}");
+}
+
+#[test]
+fn docs_build_fails_on_an_unsafe_docs_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "mkdocs.yml", b"site_name: x\ndocs_dir: ../..\n");
+    let output = portico()
+        .args(["docs", "build"])
+        .arg(dir.path())
+        .arg("--output")
+        .arg(dir.path().join("o"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("docs_dir configuration value in mkdocs can't be an absolute directory"),
+        "{stderr}"
+    );
+}

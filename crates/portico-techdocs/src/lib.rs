@@ -1,0 +1,18 @@
+//! Portico's native TechDocs build: a docs-like-code folder (`mkdocs.yml` + Markdown under
+//! `docs/`) turned into sanitised HTML fragments, `techdocs_metadata.json` and
+//! `search/search_index.json`, laid out like an MkDocs site so Backstage's published-site format
+//! is kept — without running Python or MkDocs.
+//!
+//! The entry point is [`build_site`]. Everything read stays inside the source folder, every page
+//! is sanitised with an allow-list, and a single page's cost is bounded (size limit, nesting
+//! limit), so a hostile repository can neither read the server's files nor stall a build.
+
+pub mod build;
+pub mod config;
+pub mod markdown;
+
+pub use build::{
+    BuildError, BuildOptions, BuildReport, NavEntry, PageReport, build_site, build_site_with_progress,
+};
+pub use config::{MkDocsConfig, NavItem};
+pub use markdown::TocEntry;
