@@ -17,8 +17,12 @@ use crate::index::{
     remove_other_generations, to_tantivy,
 };
 
-/// Memory the writer may buffer before flushing a segment.
-const WRITER_MEMORY: usize = 64_000_000;
+/// Memory the writer may buffer before flushing a segment, on one indexing thread: tantivy's
+/// arena grows to this budget per thread, and the portal's whole memory target is about this
+/// size, so the writer uses its minimum-sized budget (a larger one barely speeds up indexing
+/// the catalog, which is small documents).
+const WRITER_MEMORY: usize = 15_000_000;
+const WRITER_THREADS: usize = 1;
 /// Changes read from a feed per call.
 const FEED_BATCH: usize = 2_000;
 
@@ -82,7 +86,7 @@ impl Indexer {
             remove_other_generations(root, dir);
         }
         let generation = Arc::new(generation);
-        let writer = generation.index.writer(WRITER_MEMORY)?;
+        let writer = generation.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)?;
         let index = Arc::new(SearchIndex::new(generation.clone()));
         Ok(Indexer { location, index, collators, writer: Arc::new(Mutex::new(writer)), generation, cursors })
     }
@@ -172,7 +176,7 @@ impl Indexer {
     }
 
     fn switch_to(&mut self, generation: Arc<Generation>, cursors: Cursors) -> Result<(), SearchError> {
-        let writer = generation.index.writer(WRITER_MEMORY)?;
+        let writer = generation.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)?;
         // The old writer is dropped (and its lock released) before its folder goes.
         *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = writer;
         self.index.replace(generation.clone());
@@ -243,7 +247,8 @@ async fn build_generation(
     }
     let total: u64 = snapshots.iter().map(|(_, docs)| docs.len() as u64).sum();
     let payload = serde_json::to_string(&cursors).map_err(|e| SearchError::Invalid(e.to_string()))?;
-    let mut writer: IndexWriter<TantivyDocument> = generation.index.writer(WRITER_MEMORY)?;
+    let mut writer: IndexWriter<TantivyDocument> =
+        generation.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)?;
     let mut written = 0u64;
     for (document_type, documents) in snapshots {
         for document in documents {
