@@ -1,7 +1,6 @@
 //! Routes that change the catalog or run the processing pipeline: locations, refresh,
 //! validation, entity deletion, ancestry.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -17,6 +16,7 @@ use portico_web::{ApiError, ApiResult};
 use serde_json::{Value, json};
 
 use super::predicate::Predicate;
+use super::query::{ParamType, Params};
 use crate::engine::location::{ANNOTATION_ORIGIN_LOCATION, annotation};
 use crate::engine::{Engine, EngineError};
 use crate::index::SharedIndex;
@@ -69,23 +69,43 @@ impl From<EngineError> for ApiError {
     }
 }
 
-/// Rejects query parameters a route does not document, like Backstage's OpenAPI validator.
-fn check_query(query: &Option<String>, allowed: &[&str]) -> ApiResult<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for (key, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes()) {
-        if !allowed.contains(&key.as_ref()) {
-            return Err(ApiError::input(format!("Unknown query parameter '{key}'")));
-        }
-        out.insert(key.into_owned(), value.into_owned());
+/// Validates a route's query parameters (all single strings here) with the same rules and
+/// messages as the read routes (Backstage's OpenAPI validator).
+fn check_query(query: &Option<String>, allowed: &[&str]) -> ApiResult<Params> {
+    let params = Params::parse(query.as_deref());
+    let schema: Vec<(&str, ParamType)> = allowed.iter().map(|name| (*name, ParamType::String)).collect();
+    params.validate(&schema)?;
+    Ok(params)
+}
+
+/// The `{type, target}` of a location body (`POST /locations`, `PUT /locations/:id`): only
+/// `accepted` keys, strings, and a type `catalog.allowedLocationTypes` allows.
+fn location_body(
+    api: &WriteApi,
+    headers: &HeaderMap,
+    body: &Bytes,
+    accepted: &[&str],
+) -> ApiResult<(String, String)> {
+    let body = json_object_body(headers, body)?;
+    if let Some(key) = body.keys().find(|key| !accepted.contains(&key.as_str())) {
+        return Err(ApiError::input(format!("Malformed request: unknown property '{key}'")));
     }
-    Ok(out)
+    let (Some(Value::String(kind)), Some(Value::String(target))) = (body.get("type"), body.get("target"))
+    else {
+        return Err(ApiError::input("Malformed request: type and target must be strings"));
+    };
+    let allowed = &api.engine.config().allowed_location_types;
+    if !allowed.iter().any(|t| t == kind) {
+        let list = serde_json::to_string(allowed).unwrap_or_default();
+        return Err(ApiError::input(format!("Registered locations must be of an allowed type {list}")));
+    }
+    Ok((kind.clone(), target.clone()))
 }
 
 /// Parses a JSON object body with Backstage's messages for the usual ways it goes wrong.
 fn json_object_body(headers: &HeaderMap, body: &Bytes) -> ApiResult<serde_json::Map<String, Value>> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     match content_type {
-        None if body.is_empty() => return Err(ApiError::input("Content-Type missing")),
         None => return Err(ApiError::input("Content-Type missing")),
         Some(value) if !value.to_ascii_lowercase().starts_with("application/json") => {
             return Err(ApiError::input("Illegal Content-Type"));
@@ -217,23 +237,10 @@ async fn create_location(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let params = check_query(&query, &["dryRun"])?;
     let dry_run = params
-        .get("dryRun")
+        .one("dryRun")
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"));
-    let body = json_object_body(&headers, &body)?;
-    for key in body.keys() {
-        if !matches!(key.as_str(), "type" | "target" | "presence") {
-            return Err(ApiError::input(format!("Malformed request: unknown property '{key}'")));
-        }
-    }
-    let (Some(Value::String(kind)), Some(Value::String(target))) = (body.get("type"), body.get("target"))
-    else {
-        return Err(ApiError::input("Malformed request: type and target must be strings"));
-    };
-    let allowed = &api.engine.config().allowed_location_types;
-    if !allowed.iter().any(|t| t == kind) {
-        let list = serde_json::to_string(allowed).unwrap_or_default();
-        return Err(ApiError::input(format!("Registered locations must be of an allowed type {list}")));
-    }
+    let (kind, target) = location_body(&api, &headers, &body, &["type", "target", "presence"])?;
+    let (kind, target) = (kind.as_str(), target.as_str());
     if dry_run {
         let exists = api.engine.store_has_location(kind, target).await?;
         let entities = api.engine.dry_run(kind, target).await.map_err(|e| ApiError::input(e.message))?;
@@ -408,22 +415,8 @@ async fn update_location(
     if api.readonly {
         return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
     }
-    let body = json_object_body(&headers, &body)?;
-    for key in body.keys() {
-        if !matches!(key.as_str(), "type" | "target") {
-            return Err(ApiError::input(format!("Malformed request: unknown property '{key}'")));
-        }
-    }
-    let (Some(Value::String(kind)), Some(Value::String(target))) = (body.get("type"), body.get("target"))
-    else {
-        return Err(ApiError::input("Malformed request: type and target must be strings"));
-    };
-    let allowed = &api.engine.config().allowed_location_types;
-    if !allowed.iter().any(|t| t == kind) {
-        let list = serde_json::to_string(allowed).unwrap_or_default();
-        return Err(ApiError::input(format!("Registered locations must be of an allowed type {list}")));
-    }
-    let location = api.engine.update_location(&id, kind, target).await?;
+    let (kind, target) = location_body(&api, &headers, &body, &["type", "target"])?;
+    let location = api.engine.update_location(&id, &kind, &target).await?;
     api.catch_up().await?;
     Ok(Json(location_json(&location)))
 }

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use portico_model::yaml::{Position, YamlLimits, parse_documents};
-use portico_model::{EntityRef, RefDefaults, SerializedError};
+use portico_model::{EntityRef, SerializedError};
 use portico_store::UnprocessedEntity;
 use serde_json::{Map, Value};
 use url::Url;
@@ -353,13 +353,4 @@ pub fn child_entity(
     let hash = portico_model::hash::stable_hash(&entity);
     let location_key = Some(source.location_ref());
     (UnprocessedEntity { entity_ref, body: entity.to_string(), hash, location_key }, entity)
-}
-
-/// Parses a ref for messages; falls back to the raw text.
-pub fn display_ref(kind: &str, entity: &Value) -> String {
-    let name = entity.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("<unnamed>");
-    let namespace = entity.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
-    EntityRef::parse(&format!("{kind}:{namespace}/{name}"), RefDefaults::default())
-        .map(|r| r.canonical())
-        .unwrap_or_else(|_| format!("{kind}:{namespace}/{name}"))
 }

@@ -110,10 +110,6 @@ impl Engine {
         &self.inner.config
     }
 
-    pub fn reader(&self) -> &Reader {
-        &self.inner.reader
-    }
-
     /// Wakes the processing loop.
     pub fn wake(&self) {
         self.inner.wake.notify_one();
@@ -620,11 +616,6 @@ impl Engine {
             Processed::Ok { .. } => Ok(()),
             Processed::Failed(mut errors) => Err(errors.remove(0)),
         }
-    }
-
-    /// Whether a location ref names a location Portico can read.
-    pub fn readable_kind(kind: &str) -> bool {
-        SourceKind::parse(kind).is_some()
     }
 }
 

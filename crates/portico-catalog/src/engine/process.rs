@@ -43,8 +43,6 @@ pub enum Processed {
 pub struct ProcessOutput {
     pub processed: Processed,
     pub read: Vec<Source>,
-    /// Problems found in files, also for the command-line validator.
-    pub problems: Vec<Problem>,
 }
 
 impl Processed {
@@ -105,7 +103,7 @@ pub async fn process(
     let processed = match checked {
         Ok(processed) => processed,
         Err(error) => {
-            return ProcessOutput { processed: Processed::Failed(vec![error]), read, problems: Vec::new() };
+            return ProcessOutput { processed: Processed::Failed(vec![error]), read };
         }
     };
     let relations = processed
@@ -126,7 +124,6 @@ pub async fn process(
                 warnings: Vec::new(),
             },
             read,
-            problems: Vec::new(),
         };
     }
     let targets = read_location(&processed.entity, &processed.entity_ref, reader, config, host).await;
@@ -142,7 +139,7 @@ pub async fn process(
         None => targets.children,
     };
     let processed = Processed::Ok { entity: processed.entity, relations, children, warnings };
-    ProcessOutput { processed, read, problems: targets.problems }
+    ProcessOutput { processed, read }
 }
 
 struct LocationRead {

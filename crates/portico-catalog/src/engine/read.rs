@@ -61,10 +61,6 @@ impl Reader {
         Reader { http, allow, max_bytes: config.max_read_bytes }
     }
 
-    pub fn max_bytes(&self) -> u64 {
-        self.max_bytes
-    }
-
     /// Reads a local file, refusing anything over the size limit.
     pub async fn read_file(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
         let shown = path.display().to_string();
