@@ -5,13 +5,7 @@ use axum::http::{Method, StatusCode};
 use portico_testkit::{TestApp, TestDatabase, write_file};
 use serde_json::{Value, json};
 
-use crate::support::{config_with_locations, status_messages};
-
-fn component(name: &str) -> String {
-    format!(
-        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: team\n"
-    )
-}
+use crate::support::{component, config_with_locations, status_messages};
 
 /// An app on `database` with one registered file location holding components `a` and `b`.
 async fn app_with_registered_location(database: TestDatabase) -> (TestApp, String) {

@@ -4,13 +4,7 @@
 use portico_testkit::{TestApp, TestDatabase, write_file};
 use serde_json::Value;
 
-use crate::support::{config_with_locations, status_messages};
-
-fn component(name: &str) -> String {
-    format!(
-        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: team\n"
-    )
-}
+use crate::support::{component, config_with_locations, status_messages};
 
 /// Ingests `files` (relative path → content) as targets of one Location, plus one good file in
 /// its own location; returns the app once everything settled.

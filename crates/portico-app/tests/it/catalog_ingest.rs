@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use portico_testkit::{TestApp, TestDatabase, write_file};
 use serde_json::{Value, json};
 
-use crate::support::{config_with_locations, count_kind, demo_catalog, has_relation, status_messages};
+use crate::support::{
+    component_owned_by, config_with_locations, count_kind, demo_catalog, has_relation, status_messages,
+};
 
 async fn demo_app(database: TestDatabase) -> TestApp {
     let catalog = demo_catalog();
@@ -134,17 +136,14 @@ async fn json_and_yaml_placeholders_are_parsed() {
     assert_eq!(entity["spec"]["extra"]["keepRef"], json!({"$ref": "#/x"}), "unknown $ keys are left alone");
 }
 
-fn component(name: &str, owner: &str) -> String {
-    format!(
-        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
-    )
-}
-
 #[tokio::test]
 async fn a_removed_entity_is_deleted_as_an_orphan_by_default() {
     let dir = tempfile::tempdir().unwrap();
-    let file =
-        write_file(dir.path(), "c.yaml", &format!("{}---\n{}", component("a", "t"), component("b", "t")));
+    let file = write_file(
+        dir.path(),
+        "c.yaml",
+        &format!("{}---\n{}", component_owned_by("a", "t"), component_owned_by("b", "t")),
+    );
     let app = TestApp::start_in(
         dir,
         &config_with_locations(&[("file", &file.to_string_lossy())]),
@@ -153,7 +152,7 @@ async fn a_removed_entity_is_deleted_as_an_orphan_by_default() {
     .await;
     app.settle().await;
     assert!(app.entity("component:default/b").await.is_some());
-    std::fs::write(&file, component("a", "t")).unwrap();
+    std::fs::write(&file, component_owned_by("a", "t")).unwrap();
     app.get_json("/api/catalog/entities").await;
     let refresh = app.post("/api/catalog/refresh", json!({"entityRef": "component:default/a"})).await;
     assert_eq!(refresh.status, StatusCode::OK, "{}", refresh.text());
@@ -165,13 +164,16 @@ async fn a_removed_entity_is_deleted_as_an_orphan_by_default() {
 #[tokio::test]
 async fn orphans_are_kept_and_marked_with_orphan_strategy_keep() {
     let dir = tempfile::tempdir().unwrap();
-    let file =
-        write_file(dir.path(), "c.yaml", &format!("{}---\n{}", component("a", "t"), component("b", "t")));
+    let file = write_file(
+        dir.path(),
+        "c.yaml",
+        &format!("{}---\n{}", component_owned_by("a", "t"), component_owned_by("b", "t")),
+    );
     let yaml =
         format!("{}  orphanStrategy: keep\n", config_with_locations(&[("file", &file.to_string_lossy())]));
     let app = TestApp::start_in(dir, &yaml, TestDatabase::Sqlite).await;
     app.settle().await;
-    std::fs::write(&file, component("a", "t")).unwrap();
+    std::fs::write(&file, component_owned_by("a", "t")).unwrap();
     app.post("/api/catalog/refresh", json!({"entityRef": "component:default/a"})).await;
     app.settle().await;
     let orphan = app.entity("component:default/b").await.expect("orphan kept");
@@ -184,7 +186,7 @@ async fn orphans_are_kept_and_marked_with_orphan_strategy_keep() {
 #[tokio::test]
 async fn a_failing_entity_keeps_its_last_good_version_with_the_error_in_status() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_file(dir.path(), "c.yaml", &component("a", "t"));
+    let file = write_file(dir.path(), "c.yaml", &component_owned_by("a", "t"));
     let app = TestApp::start_in(
         dir,
         &config_with_locations(&[("file", &file.to_string_lossy())]),
@@ -205,8 +207,8 @@ async fn a_failing_entity_keeps_its_last_good_version_with_the_error_in_status()
 #[tokio::test]
 async fn an_entity_in_two_locations_stays_with_the_first_and_the_conflict_is_visible() {
     let dir = tempfile::tempdir().unwrap();
-    let first = write_file(dir.path(), "first.yaml", &component("shared", "first-team"));
-    let second = write_file(dir.path(), "second/catalog.yaml", &component("shared", "second-team"));
+    let first = write_file(dir.path(), "first.yaml", &component_owned_by("shared", "first-team"));
+    let second = write_file(dir.path(), "second/catalog.yaml", &component_owned_by("shared", "second-team"));
     let yaml =
         config_with_locations(&[("file", &first.to_string_lossy()), ("file", &second.to_string_lossy())]);
     let app = TestApp::start_in(dir, &yaml, TestDatabase::Sqlite).await;
@@ -230,7 +232,7 @@ async fn an_entity_in_two_locations_stays_with_the_first_and_the_conflict_is_vis
 #[tokio::test]
 async fn editing_a_file_is_reflected_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_file(dir.path(), "c.yaml", &component("live", "before"));
+    let file = write_file(dir.path(), "c.yaml", &component_owned_by("live", "before"));
     let mut app = TestApp::start_in(
         dir,
         &config_with_locations(&[("file", &file.to_string_lossy())]),
@@ -253,7 +255,7 @@ async fn editing_a_file_is_reflected_within_seconds() {
         }
     };
     assert!(wait_for("before").await, "ingested by the background loop");
-    std::fs::write(&file, component("live", "after")).unwrap();
+    std::fs::write(&file, component_owned_by("live", "after")).unwrap();
     assert!(wait_for("after").await, "the edit is picked up without a refresh call");
     app.app.shutdown();
 }
@@ -261,7 +263,7 @@ async fn editing_a_file_is_reflected_within_seconds() {
 #[tokio::test]
 async fn registered_locations_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_file(dir.path(), "c.yaml", &component("registered", "t"));
+    let file = write_file(dir.path(), "c.yaml", &component_owned_by("registered", "t"));
     let db = dir.path().join("portico.db");
     let yaml = format!(
         "backend:\n  database:\n    client: better-sqlite3\n    connection: {}\ncatalog:\n  allowedLocationTypes: [url, file]\n",
@@ -288,7 +290,7 @@ async fn registered_locations_survive_a_restart() {
 async fn a_url_location_is_read_from_an_allowed_host() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let body = component("remote", "web-team");
+    let body = component_owned_by("remote", "web-team");
     let server =
         axum::Router::new().route("/repo/catalog-info.yaml", axum::routing::get(move || async move { body }));
     tokio::spawn(async move { axum::serve(listener, server).await.unwrap() });
@@ -313,7 +315,7 @@ async fn catalog_rules_reject_a_disallowed_kind_for_the_whole_file() {
         "org.yaml",
         &format!(
             "{}---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: g\nspec:\n  type: team\n  children: []\n",
-            component("c", "g")
+            component_owned_by("c", "g")
         ),
     );
     // Default rules: Component, API and Location only.

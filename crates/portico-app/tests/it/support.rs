@@ -40,3 +40,15 @@ pub fn has_relation(entity: &Value, relation_type: &str, target: &str) -> bool {
 pub fn count_kind(entities: &Value, kind: &str) -> usize {
     entities.as_array().map(|all| all.iter().filter(|e| e["kind"] == kind).count()).unwrap_or(0)
 }
+
+/// A valid Component descriptor owned by `owner`.
+pub fn component_owned_by(name: &str, owner: &str) -> String {
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
+    )
+}
+
+/// A valid Component descriptor owned by `team`.
+pub fn component(name: &str) -> String {
+    component_owned_by(name, "team")
+}
