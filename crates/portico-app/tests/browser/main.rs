@@ -672,5 +672,14 @@ async fn slash_focuses_the_search_box_and_suggestions_follow_typing() {
     h.click("#global-search-suggestions a[href*='petstore']").await;
     h.wait_for("the entity page", "location.pathname.includes('petstore')").await;
     h.assert_no_console_errors("search suggestions").await;
+
+    // The results page, in both themes.
+    for theme in ["light", "dark"] {
+        h.set_theme(theme).await;
+        h.open("/search?q=artist").await;
+        h.wait_for("results", "document.querySelectorAll('main a[href*=\"artist\"]').length > 0").await;
+        h.screenshot(&format!("search-{theme}")).await;
+    }
+    h.assert_no_console_errors("search page").await;
     h.finish().await;
 }
