@@ -1,9 +1,10 @@
-//! The `catalog.*` configuration keys (and the `backend.reading.allow` list the readers obey).
+//! The `catalog.*` configuration keys (plus `backend.reading.allow`, parsed by `portico-reading`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use portico_config::{Config, ConfigError};
+use portico_reading::{ReadLimits, ReadingAllow};
 use serde_json::Value;
 
 /// What happens to entities no parent emits any more.
@@ -44,14 +45,6 @@ pub struct RuleLocation {
     pub pattern: Option<globset::GlobMatcher>,
 }
 
-/// One `backend.reading.allow` entry: a host (optionally `*.`-wildcarded, optionally with a
-/// port) and optional path prefixes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReadingAllow {
-    pub host: String,
-    pub paths: Option<Vec<String>>,
-}
-
 /// Everything the catalog reads from configuration.
 #[derive(Debug, Clone)]
 pub struct CatalogConfig {
@@ -62,6 +55,7 @@ pub struct CatalogConfig {
     pub orphan_strategy: OrphanStrategy,
     pub readonly: bool,
     pub relations_compatibility: bool,
+    /// `backend.reading.allow`: the hosts url locations and placeholders may be read from.
     pub reading_allow: Vec<ReadingAllow>,
     /// Largest descriptor or placeholder file read, in bytes.
     pub max_read_bytes: u64,
@@ -97,6 +91,11 @@ fn default_rules() -> Vec<CatalogRule> {
 }
 
 impl CatalogConfig {
+    /// The limits of every descriptor and placeholder read (`catalog.limits.*`).
+    pub fn read_limits(&self) -> ReadLimits {
+        ReadLimits { max_bytes: self.max_read_bytes, timeout: self.read_timeout }
+    }
+
     pub fn from_config(config: &Config) -> Result<CatalogConfig, ConfigError> {
         let mut out = CatalogConfig::default();
         let base_dir = config.origin_dir("catalog.locations").map(Path::to_path_buf);
@@ -139,36 +138,7 @@ impl CatalogConfig {
         }
         out.readonly = config.bool("catalog.readonly")?.unwrap_or(false);
         out.relations_compatibility = !config.bool("catalog.disableRelationsCompatibility")?.unwrap_or(false);
-        if let Some(allow) = config.array("backend.reading.allow")? {
-            for (i, entry) in allow.iter().enumerate() {
-                let key = format!("backend.reading.allow[{i}]");
-                let host = entry.get("host").and_then(Value::as_str).ok_or_else(|| ConfigError::Invalid {
-                    key: format!("{key}.host"),
-                    message: "must be a string host name such as 'example.com' or '*.example.com'".into(),
-                })?;
-                let paths = match entry.get("paths") {
-                    None => None,
-                    Some(Value::Array(items)) => Some(
-                        items
-                            .iter()
-                            .map(|p| {
-                                p.as_str().map(str::to_owned).ok_or_else(|| ConfigError::Invalid {
-                                    key: format!("{key}.paths"),
-                                    message: "must be a list of strings".into(),
-                                })
-                            })
-                            .collect::<Result<_, _>>()?,
-                    ),
-                    Some(_) => {
-                        return Err(ConfigError::Invalid {
-                            key: format!("{key}.paths"),
-                            message: "must be a list of strings".into(),
-                        });
-                    }
-                };
-                out.reading_allow.push(ReadingAllow { host: host.to_owned(), paths });
-            }
-        }
+        out.reading_allow = portico_reading::reading_allow(config)?;
         if let Some(bytes) = config.u64("catalog.limits.maxReadBytes")? {
             out.max_read_bytes = bytes;
         }

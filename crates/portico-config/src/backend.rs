@@ -39,8 +39,6 @@ pub struct BackendConfig {
     pub listen_port: u16,
     /// The database (`backend.database`); SQLite in memory when absent.
     pub database: DatabaseConfig,
-    /// Hosts that URL readers may fetch from (`backend.reading.allow`).
-    pub reading_allow: Vec<ReadingAllow>,
     /// `backend.auth.dangerouslyDisableDefaultAuthPolicy`: serve plugin APIs without credentials.
     pub dangerously_disable_default_auth_policy: bool,
 }
@@ -69,15 +67,6 @@ pub enum SqlitePath {
     Memory,
 }
 
-/// One `backend.reading.allow` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadingAllow {
-    /// Host name, optionally with a leading `*.` wildcard and/or a `:port`.
-    pub host: String,
-    /// Path prefixes allowed on that host; `None` allows every path.
-    pub paths: Option<Vec<String>>,
-}
-
 impl BackendConfig {
     /// Reads the backend settings, with Backstage's defaults for whatever is absent.
     pub fn from_config(config: &Config) -> Result<BackendConfig, ConfigError> {
@@ -96,7 +85,6 @@ impl BackendConfig {
             listen_host,
             listen_port,
             database: read_database(config)?,
-            reading_allow: read_reading_allow(config)?,
             dangerously_disable_default_auth_policy: config
                 .bool("backend.auth.dangerouslyDisableDefaultAuthPolicy")?
                 .unwrap_or(false),
@@ -288,26 +276,6 @@ fn read_postgres_url(config: &Config) -> Result<String, ConfigError> {
     }
 }
 
-fn read_reading_allow(config: &Config) -> Result<Vec<ReadingAllow>, ConfigError> {
-    let Some(entries) = config.array("backend.reading.allow")? else {
-        return Ok(Vec::new());
-    };
-    (0..entries.len())
-        .map(|index| {
-            let key = format!("backend.reading.allow.{index}");
-            let host =
-                config.string(&format!("{key}.host"))?.filter(|h| !h.trim().is_empty()).ok_or_else(|| {
-                    ConfigError::invalid(
-                        format!("backend.reading.allow[{index}].host"),
-                        "is required: a host such as 'example.com', '*.example.com' or 'example.com:8080'",
-                    )
-                })?;
-            let paths = config.string_list(&format!("{key}.paths"))?;
-            Ok(ReadingAllow { host, paths })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,7 +293,6 @@ mod tests {
         assert_eq!(b.base_url, "http://127.0.0.1:7007");
         assert_eq!(b.app_base_url, b.base_url);
         assert_eq!(b.database, DatabaseConfig::Sqlite { path: SqlitePath::Memory });
-        assert!(b.reading_allow.is_empty());
         assert!(!b.dangerously_disable_default_auth_policy);
         assert_eq!(b.listen_address(), "127.0.0.1:7007");
     }
@@ -420,20 +387,8 @@ mod tests {
     }
 
     #[test]
-    fn reading_allow_and_auth() {
-        let b = backend(
-            "backend:\n  reading:\n    allow:\n      - host: '*.example.com'\n      - host: 'git.internal:8443'\n        paths: [/org/]\n  auth:\n    dangerouslyDisableDefaultAuthPolicy: true\n",
-        )
-        .expect("valid");
-        assert_eq!(
-            b.reading_allow,
-            vec![
-                ReadingAllow { host: "*.example.com".into(), paths: None },
-                ReadingAllow { host: "git.internal:8443".into(), paths: Some(vec!["/org/".into()]) },
-            ]
-        );
+    fn auth_policy_switch() {
+        let b = backend("backend:\n  auth:\n    dangerouslyDisableDefaultAuthPolicy: true\n").expect("valid");
         assert!(b.dangerously_disable_default_auth_policy);
-        let error = backend("backend: {reading: {allow: [{paths: [/]}]}}").expect_err("host missing");
-        assert!(error.to_string().contains("backend.reading.allow[0].host"), "{error}");
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use portico_web::highlight::{self, Language, SpanBudget};
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,10 @@ const MAX_RAW_HTML_TAGS: usize = 20_000;
 /// Elements without an end tag, which add no depth.
 const VOID_ELEMENTS: &[&str] =
     &["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"];
+
+/// Highlighting spans one page may add; code past them is plain escaped text. Bounds the
+/// markup (and the sanitiser's work) of pages that are mostly code.
+const MAX_HIGHLIGHT_SPANS: usize = 200_000;
 
 /// Deepest nesting of admonitions expanded.
 const MAX_ADMONITION_DEPTH: usize = 16;
@@ -106,6 +111,7 @@ pub fn render(markdown: &str, rewrite_link: &mut dyn FnMut(&str) -> String) -> R
     let mut containers: Vec<bool> = Vec::new();
     let mut depth = 0;
     let mut budget = RawHtmlBudget::default();
+    let mut highlight_budget = SpanBudget::new(MAX_HIGHLIGHT_SPANS);
     for event in Parser::new_ext(&source, options) {
         if let Some((_, body)) = &mut code {
             match event {
@@ -114,7 +120,7 @@ pub fn render(markdown: &str, rewrite_link: &mut dyn FnMut(&str) -> String) -> R
                     let (lang, body) = code.take().unwrap_or_default();
                     text.push_str(&body);
                     text.push(' ');
-                    out.push(Event::Html(code_block(&lang, &body).into()));
+                    out.push(Event::Html(code_block(&lang, &body, &mut highlight_budget).into()));
                 }
                 _ => {}
             }
@@ -215,13 +221,17 @@ fn plain_text(events: &[Event]) -> String {
 }
 
 /// Code blocks: `mermaid` fences (pymdownx.superfences' custom fence) become
-/// `<pre class="mermaid">` for a client-side renderer; the others keep their language class.
-fn code_block(lang: &str, body: &str) -> String {
-    let body = escape(body);
-    match lang {
-        "mermaid" => format!("<pre class=\"mermaid\">{body}</pre>\n"),
-        "" => format!("<pre><code>{body}</code></pre>\n"),
-        lang => format!("<pre><code class=\"language-{}\">{body}</code></pre>\n", escape(lang)),
+/// `<pre class="mermaid">` with the diagram's text for a client-side renderer; the others keep
+/// their language class and are highlighted.
+fn code_block(lang: &str, body: &str, budget: &mut SpanBudget) -> String {
+    if lang == "mermaid" {
+        return format!("<pre class=\"mermaid\">{}</pre>\n", escape(body));
+    }
+    let code = highlight::highlight_with_budget(body, Language::from_fence(lang), budget);
+    if lang.is_empty() {
+        format!("<pre><code>{code}</code></pre>\n")
+    } else {
+        format!("<pre><code class=\"language-{}\">{code}</code></pre>\n", escape(lang))
     }
 }
 
@@ -272,7 +282,8 @@ fn unique_id(id: String, used: &mut HashSet<String>) -> String {
 }
 
 /// Allow-list sanitising of the whole rendered page: raw HTML in Markdown can add no scripts,
-/// event handlers, `javascript:` links, iframes or forms.
+/// event handlers, `javascript:` links, iframes or forms. Spans keep only the highlighter's
+/// classes, so the page's stylesheet colours code and nothing else through them.
 fn sanitise(html: &str) -> String {
     let mut builder = ammonia::Builder::default();
     builder
@@ -284,6 +295,12 @@ fn sanitise(html: &str) -> String {
             // Only task-list checkboxes are kept as inputs.
             if element == "input" && attribute == "type" && value != "checkbox" {
                 None
+            } else if element == "span" && attribute == "class" {
+                let kept: Vec<&str> = value
+                    .split_ascii_whitespace()
+                    .filter(|class| highlight::CLASSES.contains(class))
+                    .collect();
+                (!kept.is_empty()).then(|| kept.join(" ").into())
             } else {
                 Some(value.into())
             }
@@ -432,7 +449,70 @@ mod tests {
     fn mermaid_fences_become_escaped_pre_blocks() {
         let out = html("```mermaid\ngraph TD; A-->B<script>\n```\n\n```rust\nfn main() {}\n```\n");
         assert!(out.contains("<pre class=\"mermaid\">graph TD; A--&gt;B&lt;script&gt;\n</pre>"), "{out}");
-        assert!(out.contains("<code class=\"language-rust\">fn main() {}"), "{out}");
+        assert!(
+            out.contains("<code class=\"language-rust\"><span class=\"hl-keyword\">fn</span> main() {}"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn fenced_code_is_highlighted_per_language() {
+        let cases = [
+            ("rust", "pub fn f() -> u8 { 1 } // x", "<span class=\"hl-keyword\">pub</span>"),
+            ("ts", "const a: string = `t`;", "<span class=\"hl-type\">string</span>"),
+            ("python", "def f():\n    return None  # x", "<span class=\"hl-literal\">None</span>"),
+            ("go", "func main() { var s string }", "<span class=\"hl-keyword\">func</span>"),
+            ("console", "$ export A=1", "<span class=\"hl-keyword\">export</span>"),
+            ("yaml", "apiVersion: v1 # c", "<span class=\"hl-key\">apiVersion</span>"),
+            ("json", "{\"a\": true}", "<span class=\"hl-key\">\"a\"</span>"),
+            ("sql", "select 1;", "<span class=\"hl-keyword\">select</span>"),
+            (
+                "html",
+                "<div class=\"x\">",
+                "<span class=\"hl-tag\">div</span> <span class=\"hl-attr\">class</span>",
+            ),
+            ("Dockerfile", "FROM debian", "<span class=\"hl-keyword\">FROM</span>"),
+            ("plantuml", "A -> B : \"x\"", "<span class=\"hl-string\">\"x\"</span>"),
+        ];
+        for (lang, code, expected) in cases {
+            let out = html(&format!("```{lang}\n{code}\n```\n"));
+            assert!(out.contains(&format!("<pre><code class=\"language-{lang}\">")), "{out}");
+            assert!(out.contains(expected), "{lang}: {out}");
+        }
+        let out = html("```\nfn plain() {}\n```\n\n    indented if\n");
+        assert!(out.contains("<pre><code>fn plain() {}\n</code></pre>"), "{out}");
+        assert!(out.contains("<pre><code>indented if\n</code></pre>"), "{out}");
+    }
+
+    #[test]
+    fn code_cannot_inject_markup_and_raw_spans_keep_only_highlight_classes() {
+        let out = html(
+            "```html\n<script>alert(1)</script><img src=x onerror=alert(2)>\n```\n\n```js\n\"</span><script>\"\n```\n\n\
+             <span class=\"hl-keyword evil\" onclick=\"alert(3)\">k</span> <span class=\"banner\">b</span>\n",
+        );
+        assert!(!out.contains("<script") && !out.contains("<img") && !out.contains("onclick"), "{out}");
+        assert!(out.contains("&lt;<span class=\"hl-tag\">script</span>&gt;alert(1)"), "{out}");
+        assert!(out.contains("<span class=\"hl-string\">\"&lt;/span&gt;&lt;script&gt;\"</span>"), "{out}");
+        assert!(out.contains("<span class=\"hl-keyword\">k</span>"), "{out}");
+        assert!(out.contains("<span>b</span>"), "{out}");
+    }
+
+    #[test]
+    fn a_huge_code_block_renders_in_bounded_time_and_size() {
+        let code = "let x = \"<b>\"; // 1 2 3\n".repeat(10 * 1024 * 1024 / 25);
+        let started = std::time::Instant::now();
+        let page =
+            render(&format!("```rust\n{code}```\n\n```rust\nfn after() {{}}\n```\n"), &mut |u| u.to_string());
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(60), "took {took:?}");
+        assert_eq!(page.html.matches("<span").count(), MAX_HIGHLIGHT_SPANS);
+        // The budget is the page's: the block after the huge one is plain text.
+        assert!(
+            page.html.contains("<code class=\"language-rust\">fn after() {}"),
+            "{}",
+            &page.html[page.html.len() - 200..]
+        );
+        assert!(page.html.len() < code.len() * 2 + MAX_HIGHLIGHT_SPANS * 40);
     }
 
     #[test]

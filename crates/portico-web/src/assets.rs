@@ -31,10 +31,12 @@ impl Asset {
     }
 }
 
-const FILES: [(&str, &str, &[u8]); 4] = [
+const FILES: [(&str, &str, &[u8]); 5] = [
     ("portico.css", "text/css; charset=utf-8", include_bytes!("../assets/portico.css")),
     ("portico.js", "text/javascript; charset=utf-8", include_bytes!("../assets/portico.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/htmx.min.js")),
+    // Only documentation pages with diagrams load it.
+    ("mermaid.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/mermaid.min.js")),
     ("favicon.svg", "image/svg+xml", include_bytes!("../assets/favicon.svg")),
 ];
 
@@ -114,5 +116,17 @@ mod tests {
 
         let plain = router().oneshot(Request::get("/assets/htmx.min.js").body(Body::empty()).unwrap()).await;
         assert_eq!(plain.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn serves_the_vendored_mermaid_bundle() {
+        let mermaid = url("mermaid.min.js");
+        assert!(mermaid.starts_with("/assets/mermaid.") && mermaid.ends_with(".min.js"), "{mermaid}");
+        let response = router().oneshot(Request::get(&mermaid).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body.len(), include_bytes!("../assets/mermaid.min.js").len());
+        // The self-contained browser bundle: it defines the `mermaid` global.
+        assert!(body.starts_with(b"\"use strict\";var __esbuild_esm_mermaid_nm;"));
     }
 }

@@ -7,6 +7,7 @@
 //! * Shared components ([`components`]), icons ([`icons`]), HTML helpers ([`html`]: [`Markup`],
 //!   [`safe_href`]), query-string state ([`Query`]), the viewer ([`Viewer`]) and form-post
 //!   helpers ([`check_same_origin`], [`see_other`]).
+//! * Server-side syntax highlighting of code ([`highlight`]).
 //! * Embedded static assets under content-hashed URLs ([`assets`]) and the settings page
 //!   ([`settings`]); [`routes`] mounts both.
 //! * Extension points for entity pages ([`EntityTab`], [`EntityCard`], [`EntityPageExtensions`]).
@@ -16,6 +17,7 @@ pub mod components;
 mod entity_tabs;
 mod error;
 mod forms;
+pub mod highlight;
 pub mod html;
 pub mod icons;
 mod page_error;
@@ -30,7 +32,10 @@ pub use forms::{check_same_origin, see_other};
 pub use html::{Markup, escape, safe_href};
 pub use page_error::{PageError, PageErrorBody};
 pub use query::Query;
-pub use shell::{NavItem, PageContext, Shell, not_found, shell_middleware};
+pub use shell::{
+    DOCS_CONTENT_SECURITY_POLICY, NavItem, PageContext, Shell, not_found, shell_middleware,
+    with_docs_content_security_policy,
+};
 pub use viewer::{GUEST_USER, THEME_COOKIE, Theme, USER_COOKIE, Viewer};
 
 /// The routes the shell itself serves: `/assets/{file}` and `/settings`.

@@ -165,6 +165,25 @@ fn page_response(html: Markup) -> Response {
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// The content security policy of documentation pages that draw Mermaid diagrams:
+/// [`CONTENT_SECURITY_POLICY`] with inline styles allowed. Mermaid puts a `<style>` element in
+/// every SVG it draws and sets `style` attributes on its shapes; under `style-src 'self'` the
+/// browser drops both and diagrams come out as black boxes. Scripts stay restricted to this
+/// origin, and the page's own content cannot use the relaxation: the docs build's sanitiser
+/// removes `style` elements and attributes from every page.
+pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; object-src 'none'; base-uri 'none'; \
+     frame-ancestors 'none'; form-action 'self'";
+
+/// Gives one page response [`DOCS_CONTENT_SECURITY_POLICY`] instead of the default policy; for
+/// documentation pages that load Mermaid, and no others.
+pub fn with_docs_content_security_policy(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CONTENT_SECURITY_POLICY));
+    response
+}
+
 /// A navigation entry as the layout draws it.
 struct NavLink<'a> {
     item: &'a NavItem,
@@ -258,6 +277,28 @@ pub async fn not_found() -> PageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_pages_relax_only_the_style_policy() {
+        assert_eq!(
+            DOCS_CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+        );
+        let cx = PageContext {
+            shell: Arc::new(Shell::default()),
+            viewer: Viewer::from_headers(&HeaderMap::new()),
+            path: "/docs".into(),
+            query: None,
+            fragment: false,
+        };
+        let page = cx.page("Docs", Markup::trusted("<p>x</p>"));
+        assert_eq!(page.headers()[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
+        let docs = with_docs_content_security_policy(page);
+        let policy = docs.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert_eq!(policy, DOCS_CONTENT_SECURITY_POLICY);
+        assert!(policy.contains("script-src 'self';"), "{policy}");
+        assert_eq!(docs.headers().get_all(header::CONTENT_SECURITY_POLICY).iter().count(), 1);
+    }
 
     #[test]
     fn settings_is_always_in_the_navigation_and_entries_are_ordered() {

@@ -87,12 +87,16 @@ impl Harness {
         }
         let extra_path = dir.path().join("extra.yaml");
         std::fs::write(&extra_path, extra).expect("write the generated components");
+        let diagrams = write_diagram_docs(dir.path());
+        let documented = demo.join("../techdocs/documented-component/catalog-info.yaml");
         let yaml = format!(
-            "backend:\n  database:\n    client: better-sqlite3\n    connection: {db}\ncatalog:\n  rules:\n    - allow: [Component, System, API, Resource, Location, Domain, Group, User, Template]\n  allowedLocationTypes: [url, file]\n  locations:\n    - type: file\n      target: {all}\n    - type: file\n      target: {acme}\n    - type: file\n      target: {extra}\n",
+            "backend:\n  database:\n    client: better-sqlite3\n    connection: {db}\ncatalog:\n  rules:\n    - allow: [Component, System, API, Resource, Location, Domain, Group, User, Template]\n  allowedLocationTypes: [url, file]\n  locations:\n    - type: file\n      target: {all}\n    - type: file\n      target: {acme}\n    - type: file\n      target: {extra}\n    - type: file\n      target: {documented}\n    - type: file\n      target: {diagrams}\n",
             db = dir.path().join("portico.db").display(),
             all = demo.join("all.yaml").display(),
             acme = demo.join("acme-corp.yaml").display(),
             extra = extra_path.display(),
+            documented = documented.display(),
+            diagrams = diagrams.display(),
         );
         let config = Config::from_yaml_str(&yaml, dir.path(), &|_| None).expect("config");
         let app = Portico::default().build(config).await.expect("app builds");
@@ -278,6 +282,31 @@ impl Harness {
 fn is_unreachable_picture(message: &str, pictures: &[String]) -> bool {
     message.contains("Failed to load resource: net::ERR_")
         && pictures.iter().any(|src| message.starts_with(&format!("{src} ")))
+}
+
+/// A small docs site with a Mermaid diagram and code, for the reader tests; returns its
+/// descriptor.
+fn write_diagram_docs(dir: &std::path::Path) -> PathBuf {
+    let root = dir.join("diagrams");
+    std::fs::create_dir_all(root.join("docs")).expect("create the docs folder");
+    std::fs::write(
+        root.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: diagrammed\n  title: Diagrammed Service\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: service\n  lifecycle: production\n  owner: team-c\n",
+    )
+    .expect("write the descriptor");
+    std::fs::write(
+        root.join("mkdocs.yml"),
+        "site_name: Diagrams\nnav:\n  - Overview: index.md\n  - Flow: flow.md\nmarkdown_extensions:\n  - pymdownx.superfences\n",
+    )
+    .expect("write mkdocs.yml");
+    std::fs::write(
+        root.join("docs/index.md"),
+        "# Overview\n\n```mermaid\ngraph LR\n  Client --> Gateway --> Service\n```\n\n## Run it\n\n```rust\nfn main() {\n    println!(\"hello\");\n}\n```\n\n!!! tip \"Good to know\"\n    Admonitions render as call-outs.\n",
+    )
+    .expect("write the home page");
+    std::fs::write(root.join("docs/flow.md"), "# Flow\n\nRequests go through the gateway.\n")
+        .expect("write a page");
+    root.join("catalog-info.yaml")
 }
 
 /// A marker that survives in-place updates and disappears on a full page load.
@@ -681,5 +710,57 @@ async fn slash_focuses_the_search_box_and_suggestions_follow_typing() {
         h.screenshot(&format!("search-{theme}")).await;
     }
     h.assert_no_console_errors("search page").await;
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_reader_renders_diagrams_copies_code_and_pages_through_the_nav() {
+    if !enabled("docs_reader_renders_diagrams_copies_code_and_pages_through_the_nav") {
+        return;
+    }
+    let h = Harness::start(true).await;
+    h.open("/docs").await;
+    assert!(h.text("#docs-body").await.contains("Diagrammed Service"));
+    h.click("#docs-body a[href='/docs/default/component/diagrammed/']").await;
+    h.wait_for_path("/docs/default/component/diagrammed/").await;
+    h.wait_for("the diagram to render", "document.querySelector('.techdocs pre.mermaid svg') !== null").await;
+    assert!(
+        h.js("return document.querySelector('.techdocs pre.mermaid svg').textContent.includes('Gateway')")
+            .await
+            == Value::Bool(true),
+        "the diagram shows its nodes"
+    );
+
+    // Copy on click: the button hands the block's text to the clipboard.
+    h.js("window.__copied = null; navigator.clipboard.writeText = t => { window.__copied = t; return Promise.resolve(); };")
+        .await;
+    h.click(".techdocs .code-block .copy-button").await;
+    h.wait_for("the copied text", "window.__copied !== null").await;
+    let copied = h.js("return window.__copied").await;
+    assert!(copied.as_str().unwrap_or_default().contains("println!(\"hello\");"), "{copied}");
+    h.wait_for(
+        "the copied label",
+        "document.querySelector('.techdocs .code-block .copy-button').textContent.includes('Copied')",
+    )
+    .await;
+
+    h.screenshot("docs-light").await;
+    h.click(".docs-pager a.docs-next").await;
+    h.wait_for_path("/docs/default/component/diagrammed/flow/").await;
+    assert!(h.text(".techdocs h1").await.contains("Flow"));
+    assert!(h.text(".docs-nav a[aria-current='page']").await.contains("Flow"));
+    h.assert_no_console_errors("reading the docs").await;
+
+    h.set_theme("dark").await;
+    h.open("/docs/default/component/diagrammed/").await;
+    h.wait_for("the diagram to render", "document.querySelector('.techdocs pre.mermaid svg') !== null").await;
+    h.screenshot("docs-dark").await;
+    h.open("/catalog/default/component/diagrammed/docs").await;
+    assert!(h.text(".docs-nav").await.contains("Flow"));
+    h.click(".docs-tab a[href='/docs/default/component/diagrammed/flow/']").await;
+    h.wait_for_path("/docs/default/component/diagrammed/flow/").await;
+    h.open("/catalog/default/component/diagrammed/docs").await;
+    h.screenshot("docs-tab-dark").await;
+    h.assert_no_console_errors("the docs in the dark theme").await;
     h.finish().await;
 }

@@ -10,3 +10,4 @@ mod pages_entity;
 mod pages_search;
 mod search_api;
 mod support;
+mod techdocs;

@@ -10,11 +10,10 @@ use std::path::{Path, PathBuf};
 
 use portico_model::yaml::{Position, YamlLimits, parse_documents};
 use portico_model::{EntityRef, SerializedError};
+use portico_reading::{ReadError, Reader};
 use portico_store::UnprocessedEntity;
 use serde_json::{Map, Value};
 use url::Url;
-
-use super::read::{ReadError, Reader, parent_dir};
 
 pub const ANNOTATION_LOCATION: &str = "backstage.io/managed-by-location";
 pub const ANNOTATION_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";
@@ -272,6 +271,11 @@ pub fn location_targets(entity: &Value, own: &Source) -> Result<(Vec<Source>, bo
         out.push(Source { kind, target: resolved });
     }
     Ok((out, optional))
+}
+
+/// The directory part of a file target.
+pub fn parent_dir(path: &str) -> PathBuf {
+    Path::new(path).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"))
 }
 
 /// One file's worth of documents.

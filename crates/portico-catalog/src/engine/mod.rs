@@ -6,7 +6,6 @@
 pub mod location;
 pub mod placeholders;
 pub mod process;
-pub mod read;
 pub mod stitch;
 mod watch;
 
@@ -17,6 +16,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use portico_model::location::generated_location_entity;
 use portico_model::{SerializedError, hash::stable_hash};
+use portico_reading::Reader;
 use portico_store::{
     CatalogStore, DueEntity, LocationRecord, Parent, ProcessingOutcome, ProcessingResult, StoreError,
     UnprocessedEntity, WriteReport, now_millis,
@@ -27,7 +27,6 @@ use tokio::sync::Notify;
 
 use self::location::{ANNOTATION_LOCATION, ANNOTATION_ORIGIN_LOCATION, Source, SourceKind};
 use self::process::{ProcessOutput, Processed, ProcessingHost};
-use self::read::Reader;
 use self::stitch::{Stitched, stitch};
 use crate::config::{CatalogConfig, OrphanStrategy};
 
@@ -89,7 +88,7 @@ struct Inner {
 
 impl Engine {
     pub fn new(store: Arc<dyn CatalogStore>, config: Arc<CatalogConfig>, changed: Arc<Notify>) -> Engine {
-        let reader = Reader::new(&config);
+        let reader = Reader::new(config.reading_allow.clone(), config.read_limits());
         let watcher = watch::FileWatcher::new(config.watch_files);
         let providers_synced = std::sync::atomic::AtomicBool::new(false);
         Engine {

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use portico_model::SerializedError;
 use portico_model::yaml::{YamlLimits, parse_documents};
+use portico_reading::Reader;
 use serde_json::Value;
 use url::Url;
 
-use super::location::{Source, SourceKind};
-use super::read::Reader;
+use super::location::{Source, SourceKind, parent_dir};
 
 const RESOLVERS: [&str; 3] = ["text", "json", "yaml"];
 
@@ -133,7 +133,7 @@ async fn resolve_one(
                 Source { kind: SourceKind::Url, target: joined.to_string() }
             }
             SourceKind::File => {
-                let dir = super::read::parent_dir(&base.source.target);
+                let dir = parent_dir(&base.source.target);
                 let joined = crate::config::normalize_path(&dir.join(target));
                 Source { kind: SourceKind::File, target: joined.to_string_lossy().into_owned() }
             }

@@ -5,15 +5,15 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use portico_model::{SerializedError, process_entity};
+use portico_reading::{ReadError, Reader};
 use portico_store::{RelationRow, UnprocessedEntity};
 use serde_json::{Value, json};
 
 use super::location::{
     ANNOTATION_ORIGIN_LOCATION, Problem, ReadFile, Source, SourceKind, annotation, child_entity, claimed_ref,
-    location_targets, read_target, split_documents,
+    location_targets, parent_dir, read_target, split_documents,
 };
 use super::placeholders::{self, PlaceholderBase};
-use super::read::{ReadError, Reader, parent_dir};
 use crate::config::CatalogConfig;
 
 /// What processing needs from the outside world besides reading files.

@@ -9,12 +9,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use portico_model::yaml::{YamlLimits, parse_documents};
+use portico_web::highlight::{Language, highlight};
 use portico_web::{Markup, PageError, escape};
 use serde_json::Value;
 
 use super::CatalogPages;
 use super::entity::{Subject, find};
-use super::highlight::{Language, highlight};
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "options", "head", "trace"];
 

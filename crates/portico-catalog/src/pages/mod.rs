@@ -7,7 +7,6 @@
 mod definition;
 mod entity;
 pub mod graph;
-mod highlight;
 mod home;
 mod import;
 pub mod layout;

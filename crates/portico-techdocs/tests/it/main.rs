@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use portico_techdocs::{BuildError, BuildOptions, build_site};
 use serde_json::Value;
 
+mod incremental;
+
 fn demo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/techdocs/documented-component")
 }
@@ -74,7 +76,10 @@ fn builds_the_demo_site() {
     assert!(extensions.contains("<div class=\"admonition success\">"), "{extensions}");
     assert!(extensions.contains("type=\"checkbox\""), "{extensions}");
     let code = read(out.path(), "code/code-sample/index.html");
-    assert!(code.contains("<pre><code class=\"language-typescript\">const DefaultEntityPage"), "{code}");
+    assert!(
+        code.contains("<pre><code class=\"language-typescript\"><span class=\"hl-keyword\">const</span> DefaultEntityPage"),
+        "{code}"
+    );
     assert!(code.contains("&lt;EntityPageLayout&gt;"), "{code}");
 
     // Metadata and search index.

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use portico_catalog::config::CatalogConfig;
 use portico_catalog::engine::process::validate_file;
-use portico_catalog::engine::read::Reader;
 use portico_config::Config;
+use portico_reading::Reader;
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
@@ -28,7 +28,7 @@ pub async fn run(command: CatalogCommand) -> anyhow::Result<ExitCode> {
         CatalogCommand::Validate { paths, configs } => {
             let config = if configs.is_empty() { Config::empty() } else { Config::load(&configs)? };
             let catalog = CatalogConfig::from_config(&config)?;
-            let reader = Reader::new(&catalog);
+            let reader = Reader::new(catalog.reading_allow.clone(), catalog.read_limits());
             let mut problems = 0usize;
             for path in &paths {
                 for problem in validate_file(path, &reader).await {

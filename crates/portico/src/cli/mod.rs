@@ -37,7 +37,7 @@ pub enum Command {
     /// Manage the search index.
     #[command(subcommand)]
     Search(search::SearchCommand),
-    /// Build TechDocs sites.
+    /// Build and preview TechDocs sites.
     #[command(subcommand)]
     Docs(docs::DocsCommand),
 }
@@ -73,7 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => migrate::run(args).await,
         Command::Catalog(command) => catalog::run(command).await,
         Command::Search(command) => search::run(command).await,
-        Command::Docs(command) => docs::run(command),
+        Command::Docs(command) => docs::run(command).await,
     }
 }
 

@@ -256,3 +256,50 @@ fn docs_build_fails_on_an_unsafe_docs_dir() {
         "{stderr}"
     );
 }
+
+#[test]
+fn docs_serve_previews_a_folder_and_rebuilds_on_save() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("My Handbook");
+    std::fs::create_dir_all(site.join("docs")).unwrap();
+    write(&site, "mkdocs.yml", b"site_name: Handbook\n");
+    write(&site.join("docs"), "index.md", b"# Handbook\n\nFirst draft.\n");
+    let port = free_port();
+    let mut child = portico()
+        .args(["docs", "serve"])
+        .arg(&site)
+        .args(["--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let page = "/docs/default/component/my-handbook/";
+    let wait_for = |needle: &str| {
+        for _ in 0..400 {
+            if let Ok((200, body)) = http(port, "GET", page, None)
+                && body.contains(needle)
+            {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        false
+    };
+    let first = wait_for("First draft");
+    write(&site.join("docs"), "index.md", b"# Handbook\n\nSecond draft.\n");
+    let second = first && wait_for("Second draft");
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(first, "the preview served the page; stdout: {stdout}");
+    assert!(second, "a saved edit was rebuilt and served");
+    assert!(stdout.contains(&format!("http://127.0.0.1:{port}{page}")), "{stdout}");
+}
+
+#[test]
+fn docs_serve_refuses_a_folder_without_mkdocs_yml() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = portico().args(["docs", "serve"]).arg(dir.path()).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("has no mkdocs.yml"));
+}

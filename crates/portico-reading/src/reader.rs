@@ -1,31 +1,43 @@
-//! Reading descriptor and placeholder files from `file` and `url` locations, with the limits
-//! that keep one hostile source from hurting the rest: a size cap, a time cap, an allow-list of
-//! hosts for urls, and confinement of placeholder reads to their location's folder.
+//! The [`Reader`]: file and url reads within a size cap, a time cap and the allow-list.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use url::Url;
 
-use crate::config::{CatalogConfig, ReadingAllow};
+use crate::allow::{ReadingAllow, host_allowed};
 
-/// Why a read failed; the message is shown on the entity or location that asked.
+/// Why a read failed; the message is shown on whatever asked for the read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
+    /// The file or url does not exist (a 404 for urls).
     #[error("{0} does not exist")]
     NotFound(String),
+    /// The allow-list or a folder confinement forbids the read.
     #[error("{0}")]
     NotAllowed(String),
+    /// The source is larger than [`ReadLimits::max_bytes`].
     #[error("{what} is larger than the limit of {limit} bytes")]
     TooLarge { what: String, limit: u64 },
+    /// Any other failure: IO, network, timeout, an unsuccessful HTTP status.
     #[error("{0}")]
     Failed(String),
 }
 
 impl ReadError {
+    /// Whether the source does not exist (as opposed to being unreadable).
     pub fn is_not_found(&self) -> bool {
         matches!(self, ReadError::NotFound(_))
     }
+}
+
+/// How much one read may take.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// Largest file or response body read, in bytes.
+    pub max_bytes: u64,
+    /// How long a url read may take, from connecting to the last byte.
+    pub timeout: Duration,
 }
 
 /// Reads files and urls within the configured limits.
@@ -33,12 +45,12 @@ impl ReadError {
 pub struct Reader {
     http: reqwest::Client,
     allow: Vec<ReadingAllow>,
-    max_bytes: u64,
+    limits: ReadLimits,
 }
 
 impl Reader {
-    pub fn new(config: &CatalogConfig) -> Reader {
-        let allow = config.reading_allow.clone();
+    /// A reader for urls on the hosts of `allow` (see [`crate::reading_allow`]), within `limits`.
+    pub fn new(allow: Vec<ReadingAllow>, limits: ReadLimits) -> Reader {
         let policy_allow = allow.clone();
         // Every redirect hop must be allowed too, or an allowed host could bounce reads anywhere.
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
@@ -53,16 +65,22 @@ impl Reader {
             }
         });
         let http = reqwest::Client::builder()
-            .timeout(config.read_timeout)
-            .connect_timeout(Duration::from_secs(10).min(config.read_timeout))
+            .timeout(limits.timeout)
+            .connect_timeout(Duration::from_secs(10).min(limits.timeout))
             .redirect(redirect)
             .build()
             .unwrap_or_default();
-        Reader { http, allow, max_bytes: config.max_read_bytes }
+        Reader { http, allow, limits }
+    }
+
+    /// The limits every read of this reader keeps.
+    pub fn limits(&self) -> ReadLimits {
+        self.limits
     }
 
     /// Reads a local file, refusing anything over the size limit.
     pub async fn read_file(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        let max_bytes = self.limits.max_bytes;
         let shown = path.display().to_string();
         let meta = match tokio::fs::metadata(path).await {
             Ok(meta) => meta,
@@ -72,8 +90,8 @@ impl Reader {
         if meta.is_dir() {
             return Err(ReadError::Failed(format!("{shown} is a directory, not a file")));
         }
-        if meta.len() > self.max_bytes {
-            return Err(ReadError::TooLarge { what: shown, limit: self.max_bytes });
+        if meta.len() > max_bytes {
+            return Err(ReadError::TooLarge { what: shown, limit: max_bytes });
         }
         tokio::fs::read(path).await.map_err(|e| ReadError::Failed(format!("could not read {shown}: {e}")))
     }
@@ -100,6 +118,7 @@ impl Reader {
 
     /// Fetches a url from an allowed host, streaming so an oversized body is cut off early.
     pub async fn read_url(&self, url: &Url) -> Result<Vec<u8>, ReadError> {
+        let max_bytes = self.limits.max_bytes;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ReadError::NotAllowed(format!("{url} is not an http(s) url")));
         }
@@ -121,15 +140,15 @@ impl Reader {
         if !status.is_success() {
             return Err(ReadError::Failed(format!("could not read {url}, {status}")));
         }
-        if response.content_length().is_some_and(|len| len > self.max_bytes) {
-            return Err(ReadError::TooLarge { what: url.to_string(), limit: self.max_bytes });
+        if response.content_length().is_some_and(|len| len > max_bytes) {
+            return Err(ReadError::TooLarge { what: url.to_string(), limit: max_bytes });
         }
         let mut body = Vec::new();
         while let Some(chunk) =
             response.chunk().await.map_err(|e| ReadError::Failed(describe_http_error(url, &e)))?
         {
-            if body.len() as u64 + chunk.len() as u64 > self.max_bytes {
-                return Err(ReadError::TooLarge { what: url.to_string(), limit: self.max_bytes });
+            if body.len() as u64 + chunk.len() as u64 > max_bytes {
+                return Err(ReadError::TooLarge { what: url.to_string(), limit: max_bytes });
             }
             body.extend_from_slice(&chunk);
         }
@@ -148,69 +167,5 @@ fn describe_http_error(url: &Url, error: &reqwest::Error) -> String {
             source = cause.source();
         }
         message
-    }
-}
-
-/// Whether `backend.reading.allow` lets us read `url`. Entries name a host (with an optional
-/// port, which must then match) or `*.domain` for any subdomain, and optionally path prefixes.
-pub fn host_allowed(allow: &[ReadingAllow], url: &Url) -> bool {
-    let Some(host) = url.host_str() else { return false };
-    let host = host.to_ascii_lowercase();
-    let port = url.port();
-    allow.iter().any(|entry| {
-        let pattern = entry.host.to_ascii_lowercase();
-        let (pattern_host, pattern_port) = match pattern.rsplit_once(':') {
-            Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (h.to_owned(), p.parse::<u16>().ok()),
-            _ => (pattern.clone(), None),
-        };
-        let host_matches = match pattern_host.strip_prefix("*.") {
-            Some(domain) => host.ends_with(&format!(".{domain}")),
-            None => host == pattern_host,
-        };
-        let port_matches = pattern_port.is_none() || pattern_port == port.or(url.port_or_known_default());
-        let path_matches = entry
-            .paths
-            .as_ref()
-            .is_none_or(|paths| paths.iter().any(|prefix| url.path().starts_with(prefix.as_str())));
-        host_matches && port_matches && path_matches
-    })
-}
-
-/// The directory part of a file target.
-pub fn parent_dir(path: &str) -> PathBuf {
-    Path::new(path).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn allow(host: &str) -> Vec<ReadingAllow> {
-        vec![ReadingAllow { host: host.into(), paths: None }]
-    }
-
-    #[test]
-    fn exact_hosts_and_wildcards_are_matched() {
-        let url = Url::parse("https://docs.example.com/a.yaml").unwrap();
-        assert!(host_allowed(&allow("docs.example.com"), &url));
-        assert!(host_allowed(&allow("*.example.com"), &url));
-        assert!(!host_allowed(&allow("example.com"), &url));
-        assert!(!host_allowed(&allow("other.com"), &url));
-        assert!(!host_allowed(&[], &url));
-    }
-
-    #[test]
-    fn a_port_in_the_allow_list_must_match() {
-        let url = Url::parse("http://127.0.0.1:8080/a.yaml").unwrap();
-        assert!(host_allowed(&allow("127.0.0.1:8080"), &url));
-        assert!(!host_allowed(&allow("127.0.0.1:9090"), &url));
-        assert!(host_allowed(&allow("127.0.0.1"), &url));
-    }
-
-    #[test]
-    fn path_prefixes_restrict_reads() {
-        let entry = vec![ReadingAllow { host: "example.com".into(), paths: Some(vec!["/catalog/".into()]) }];
-        assert!(host_allowed(&entry, &Url::parse("https://example.com/catalog/a.yaml").unwrap()));
-        assert!(!host_allowed(&entry, &Url::parse("https://example.com/secret/a.yaml").unwrap()));
     }
 }

@@ -1,0 +1,68 @@
+//! What actions may ask of the software catalog. The application implements [`CatalogClient`]
+//! over the catalog it runs; the catalog actions only see this trait.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// A catalog failure, classified so that actions can tell "not there" from "broken".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    /// The entity or location does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The location is already registered (Backstage's `ConflictError`).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request was refused as invalid (Backstage's `InputError`).
+    #[error("{0}")]
+    Input(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// Anything else (unreachable catalog, unreadable location...).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Options of [`CatalogClient::add_location`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddLocationOptions {
+    /// Only read the location and report its entities; register nothing. Unlike a real
+    /// registration this succeeds for a location that is already registered.
+    pub dry_run: bool,
+    /// The user the action runs for (`user:default/jane`), whose permissions apply.
+    pub on_behalf_of: Option<String>,
+}
+
+/// The catalog operations the built-in actions use (Backstage's `CatalogApi` subset).
+#[async_trait]
+pub trait CatalogClient: Send + Sync {
+    /// `POST /locations` with `{type: "url", target}`: registers the location (unless dry run)
+    /// and returns the entities read from it.
+    async fn add_location(
+        &self,
+        target: &str,
+        options: AddLocationOptions,
+    ) -> Result<Vec<Value>, CatalogError>;
+
+    /// The entity with this reference (`kind:namespace/name`), if it exists and the caller
+    /// may read it.
+    async fn get_entity_by_ref(
+        &self,
+        entity_ref: &str,
+        on_behalf_of: Option<&str>,
+    ) -> Result<Option<Value>, CatalogError>;
+
+    /// The entities with these references, in order, `None` for missing ones.
+    async fn get_entities_by_refs(
+        &self,
+        entity_refs: &[String],
+        on_behalf_of: Option<&str>,
+    ) -> Result<Vec<Option<Value>>, CatalogError> {
+        let mut entities = Vec::with_capacity(entity_refs.len());
+        for entity_ref in entity_refs {
+            entities.push(self.get_entity_by_ref(entity_ref, on_behalf_of).await?);
+        }
+        Ok(entities)
+    }
+}

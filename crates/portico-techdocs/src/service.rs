@@ -1,0 +1,874 @@
+//! The docs service: which entities have docs, building and publishing their sites in the
+//! background, and what the routes, pages and search read.
+//!
+//! It follows the catalog store's change feed (never the catalog plugin's internals). Every
+//! documented entity is checked at most once per `check_interval` (and when its entity
+//! changes): a cheap fingerprint of its sources decides whether anything needs building, so
+//! unchanged sources cost nothing. A build writes into a staging folder that reuses the pages of
+//! the published site, and replaces the published site only when it succeeded — a failed build
+//! keeps the previous version served, with the failure shown beside it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use portico_reading::Reader;
+use portico_search::api::{PushCollator, SearchDocument};
+use portico_store::{CatalogStore, FinalChange};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::build::{BuildOptions, build_site, source_fingerprint};
+use crate::settings::{Builder, PublishRoot, TechDocsSettings};
+use crate::source::{self, DocsSource, FetchedSite};
+
+/// Name of the build record kept in every published site (beside `techdocs_metadata.json`).
+pub const BUILD_RECORD: &str = "portico_build.json";
+/// Changes read from the store's feed per call.
+const FEED_BATCH: usize = 1_000;
+
+/// Namespace, kind and name as they appear in published paths and reader URLs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Triplet {
+    pub namespace: String,
+    pub kind: String,
+    pub name: String,
+}
+
+impl Triplet {
+    /// The triplet of an entity; `None` when a part could not be a folder name.
+    pub fn of(entity: &Value, lower_case: bool) -> Option<Triplet> {
+        let part = |pointer: &str, default: &str| -> Option<String> {
+            let value = entity.pointer(pointer).and_then(Value::as_str).unwrap_or(default);
+            let value = if lower_case { value.to_lowercase() } else { value.to_owned() };
+            let safe = !value.is_empty()
+                && value != "."
+                && value != ".."
+                && !value.starts_with('.')
+                && !value.contains(['/', '\\', '\0']);
+            safe.then_some(value)
+        };
+        Some(Triplet {
+            namespace: part("/metadata/namespace", "default")?,
+            kind: part("/kind", "")?,
+            name: part("/metadata/name", "")?,
+        })
+    }
+
+    /// `namespace/kind/name`.
+    pub fn path(&self) -> String {
+        format!("{}/{}/{}", self.namespace, self.kind, self.name)
+    }
+
+    /// The key entries are stored under: the lower-cased triplet.
+    fn key(&self) -> String {
+        self.path().to_lowercase()
+    }
+}
+
+/// Where a site is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BuildState {
+    /// Not built yet.
+    Pending,
+    /// A build is running.
+    Building,
+    /// The last build succeeded and is published.
+    Published,
+    /// The last build failed; a previously published version, if any, is still served.
+    Failed,
+}
+
+impl BuildState {
+    pub fn label(self) -> &'static str {
+        match self {
+            BuildState::Pending => "Waiting for the first build",
+            BuildState::Building => "Building",
+            BuildState::Published => "Up to date",
+            BuildState::Failed => "Build failed",
+        }
+    }
+}
+
+/// The last build of a site, as the API and the reader show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildRecord {
+    pub state: BuildState,
+    /// When the last build or check finished (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+    /// How long the last build took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Pages rendered and reused by the last build.
+    pub pages_rendered: usize,
+    pub pages_reused: usize,
+    /// Problems of the last build that did not stop it.
+    pub warnings: Vec<String>,
+    /// Why the last build failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Fingerprint of the sources the published site was built from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Whether a site is published (possibly from before a failed build).
+    pub published: bool,
+}
+
+impl Default for BuildRecord {
+    fn default() -> Self {
+        BuildRecord {
+            state: BuildState::Pending,
+            finished_at: None,
+            duration_ms: None,
+            pages_rendered: 0,
+            pages_reused: 0,
+            warnings: Vec::new(),
+            error: None,
+            fingerprint: None,
+            published: false,
+        }
+    }
+}
+
+/// A documented entity.
+#[derive(Debug, Clone)]
+pub struct DocEntry {
+    /// The entity as the catalog serves it.
+    pub entity: Arc<Value>,
+    /// `kind:namespace/name` with the entity's own case.
+    pub entity_ref: String,
+    /// Where its site is published and read.
+    pub triplet: Triplet,
+    pub source: Result<DocsSource, String>,
+    pub build: BuildRecord,
+    checked_at: Option<Instant>,
+    search_ids: Vec<String>,
+    /// The entity changed since its search documents were pushed.
+    search_stale: bool,
+}
+
+impl DocEntry {
+    pub fn title(&self) -> &str {
+        let name = self.entity.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        self.entity.pointer("/metadata/title").and_then(Value::as_str).unwrap_or(name)
+    }
+
+    pub fn str_at(&self, pointer: &str) -> &str {
+        self.entity.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    }
+}
+
+/// The outcome of checking one entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// A new version was published.
+    Updated,
+    /// Nothing changed (or the entity was checked too recently).
+    Unchanged,
+}
+
+#[derive(Default)]
+struct State {
+    /// Documented entities by lower-cased triplet.
+    entries: BTreeMap<String, DocEntry>,
+    /// Every catalog entity's lower-cased triplet, documented or not (for 404 vs 400 answers).
+    known: HashSet<String>,
+    /// Triplets with a check running.
+    running: HashSet<String>,
+}
+
+/// The docs service (cheap to clone).
+#[derive(Clone)]
+pub struct TechDocs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: TechDocsSettings,
+    root: PathBuf,
+    _temporary_root: Option<tempfile::TempDir>,
+    store: Arc<dyn CatalogStore>,
+    reader: Reader,
+    search: Arc<PushCollator>,
+    state: RwLock<State>,
+    /// The store feed's cursor; `None` before the first snapshot. The lock also keeps two
+    /// feed readers from applying the same changes.
+    cursor: Mutex<Option<i64>>,
+    build_slots: Semaphore,
+}
+
+impl TechDocs {
+    /// The service over the catalog store; documents go to `search`.
+    pub fn new(
+        settings: TechDocsSettings,
+        store: Arc<dyn CatalogStore>,
+        reader: Reader,
+        search: Arc<PushCollator>,
+    ) -> std::io::Result<TechDocs> {
+        let (root, temporary) = match &settings.publish_root {
+            PublishRoot::Dir(dir) => {
+                std::fs::create_dir_all(dir)?;
+                (dir.canonicalize()?, None)
+            }
+            PublishRoot::Temporary => {
+                let dir = tempfile::Builder::new().prefix("portico-techdocs").tempdir()?;
+                (dir.path().canonicalize()?, Some(dir))
+            }
+        };
+        // Leftovers of builds interrupted by a crash are never served; start clean.
+        for scratch in [".staging", ".trash"] {
+            let _ = std::fs::remove_dir_all(root.join(scratch));
+        }
+        let slots = settings.max_concurrent_builds.max(1);
+        Ok(TechDocs {
+            inner: Arc::new(Inner {
+                settings,
+                root,
+                _temporary_root: temporary,
+                store,
+                reader,
+                search,
+                state: RwLock::new(State::default()),
+                cursor: Mutex::new(None),
+                build_slots: Semaphore::new(slots),
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &TechDocsSettings {
+        &self.inner.settings
+    }
+
+    /// The folder published sites live in.
+    pub fn publish_root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The published site folder of a triplet (which may not exist).
+    pub fn site_dir(&self, triplet: &Triplet) -> PathBuf {
+        self.inner.root.join(&triplet.namespace).join(&triplet.kind).join(&triplet.name)
+    }
+
+    /// The triplet a request names, as published (lower-cased unless legacy casing is on).
+    pub fn published_triplet(&self, namespace: &str, kind: &str, name: &str) -> Triplet {
+        let case = |s: &str| {
+            if self.inner.settings.case_sensitive_triplets { s.to_owned() } else { s.to_lowercase() }
+        };
+        Triplet { namespace: case(namespace), kind: case(kind), name: case(name) }
+    }
+
+    /// The documented entity a request names (any case).
+    pub fn entry(&self, namespace: &str, kind: &str, name: &str) -> Option<DocEntry> {
+        let key = format!("{namespace}/{kind}/{name}").to_lowercase();
+        self.read_state().entries.get(&key).cloned()
+    }
+
+    /// Whether the catalog has this entity at all (documented or not).
+    pub fn is_known(&self, namespace: &str, kind: &str, name: &str) -> bool {
+        self.read_state().known.contains(&format!("{namespace}/{kind}/{name}").to_lowercase())
+    }
+
+    /// Every documented entity, by triplet.
+    pub fn entries(&self) -> Vec<DocEntry> {
+        self.read_state().entries.values().cloned().collect()
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.inner.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.inner.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies the store's changes since the last call (a snapshot the first time).
+    pub async fn follow_catalog(&self) -> Result<usize, String> {
+        let mut cursor = self.inner.cursor.lock().await;
+        let store = &self.inner.store;
+        let mut applied = 0;
+        match *cursor {
+            None => {
+                let (rows, seq) = store.final_snapshot().await.map_err(|e| e.to_string())?;
+                let mut fresh = Vec::new();
+                {
+                    let mut state = self.write_state();
+                    for row in &rows {
+                        if let Some(key) = self.upsert(&mut state, &row.body) {
+                            fresh.push(key);
+                        }
+                    }
+                }
+                applied += rows.len();
+                *cursor = Some(seq);
+                for key in fresh {
+                    self.restore_published(&key).await;
+                }
+            }
+            Some(mut seq) => loop {
+                let changes = store.final_changes_since(seq, FEED_BATCH).await.map_err(|e| e.to_string())?;
+                let Some(last) = changes.last() else { break };
+                seq = last.change_seq();
+                let mut fresh = Vec::new();
+                let mut removed = Vec::new();
+                {
+                    let mut state = self.write_state();
+                    for change in &changes {
+                        match change {
+                            FinalChange::Upsert(row) => {
+                                let before: HashSet<String> = state.entries.keys().cloned().collect();
+                                let key = self.upsert(&mut state, &row.body);
+                                if let Some(key) = key.filter(|k| !before.contains(k)) {
+                                    fresh.push(key);
+                                }
+                                removed.extend(self.drop_undocumented(&mut state, &row.body));
+                            }
+                            FinalChange::Delete { entity_ref, .. } => {
+                                if let Some(key) = triplet_key_of_ref(entity_ref) {
+                                    state.known.remove(&key);
+                                    if let Some(entry) = state.entries.remove(&key) {
+                                        removed.push(entry);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                applied += changes.len();
+                *cursor = Some(seq);
+                for key in fresh {
+                    self.restore_published(&key).await;
+                }
+                for entry in removed {
+                    self.unpublish(entry).await;
+                }
+            },
+        }
+        Ok(applied)
+    }
+
+    /// Records an entity of the feed; returns its key when it is documented.
+    fn upsert(&self, state: &mut State, body: &str) -> Option<String> {
+        // Most entities have no docs; skip parsing those.
+        if !body.contains(source::ANNOTATION_TECHDOCS_REF) {
+            if let Some(key) = cheap_key(body) {
+                state.known.insert(key);
+            }
+            return None;
+        }
+        let entity: Value = serde_json::from_str(body).ok()?;
+        let triplet = Triplet::of(&entity, !self.inner.settings.case_sensitive_triplets)?;
+        let key = triplet.key();
+        state.known.insert(key.clone());
+        if !source::has_docs(&entity) {
+            return None;
+        }
+        let entity_ref = format!(
+            "{}:{}/{}",
+            str_of(&entity, "/kind"),
+            namespace_of(&entity),
+            str_of(&entity, "/metadata/name")
+        );
+        let resolved = source::resolve(&entity);
+        match state.entries.get_mut(&key) {
+            Some(entry) => {
+                entry.entity = Arc::new(entity);
+                entry.source = resolved;
+                // A changed entity (owner, title, docs source) is looked at again soon.
+                entry.checked_at = None;
+                entry.search_stale = true;
+            }
+            None => {
+                state.entries.insert(
+                    key.clone(),
+                    DocEntry {
+                        entity: Arc::new(entity),
+                        entity_ref,
+                        triplet,
+                        source: resolved,
+                        build: BuildRecord::default(),
+                        checked_at: None,
+                        search_ids: Vec::new(),
+                        search_stale: true,
+                    },
+                );
+            }
+        }
+        Some(key)
+    }
+
+    /// Removes an entry whose entity lost its annotation.
+    fn drop_undocumented(&self, state: &mut State, body: &str) -> Option<DocEntry> {
+        if body.contains(source::ANNOTATION_TECHDOCS_REF) {
+            let entity: Value = serde_json::from_str(body).ok()?;
+            if source::has_docs(&entity) {
+                return None;
+            }
+        }
+        let key = cheap_key(body)?;
+        state.entries.remove(&key)
+    }
+
+    /// Loads what an earlier process published for a newly seen entry (build record and
+    /// search documents), so a restart serves and finds existing docs at once.
+    async fn restore_published(&self, key: &str) {
+        let Some(entry) = self.read_state().entries.get(key).cloned() else { return };
+        let dir = self.site_dir(&entry.triplet);
+        let record = tokio::fs::read(dir.join(BUILD_RECORD))
+            .await
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<BuildRecord>(&bytes).ok());
+        let published = tokio::fs::try_exists(dir.join("techdocs_metadata.json")).await.unwrap_or(false);
+        let record = match record {
+            Some(mut record) => {
+                record.published = published;
+                record
+            }
+            None if published => {
+                BuildRecord { state: BuildState::Published, published, ..BuildRecord::default() }
+            }
+            None => return,
+        };
+        let ids = if published { self.sync_search_documents(&entry, &dir).await } else { Vec::new() };
+        let mut state = self.write_state();
+        if let Some(current) = state.entries.get_mut(key) {
+            current.build = record;
+            current.search_ids = ids;
+        }
+    }
+
+    /// Removes a site that is no longer documented: its search documents and files.
+    async fn unpublish(&self, entry: DocEntry) {
+        for id in &entry.search_ids {
+            self.inner.search.delete(id);
+        }
+        let dir = self.site_dir(&entry.triplet);
+        if let Err(error) = tokio::fs::remove_dir_all(&dir).await
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(%error, site = %dir.display(), "could not remove unpublished docs");
+        }
+    }
+
+    /// Entries whose check is due.
+    pub fn due(&self) -> Vec<String> {
+        if self.inner.settings.builder == Builder::External {
+            return Vec::new();
+        }
+        let state = self.read_state();
+        let interval = self.inner.settings.check_interval;
+        state
+            .entries
+            .iter()
+            .filter(|(key, entry)| {
+                !state.running.contains(*key) && entry.checked_at.is_none_or(|at| at.elapsed() >= interval)
+            })
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// Starts a background check of an entry unless one ran within `min_age` or is running
+    /// (a page view asks for this, so an edited page shows on the next reload).
+    pub fn recheck_soon(&self, entry: &DocEntry, min_age: Duration) {
+        if self.inner.settings.builder == Builder::External
+            || entry.checked_at.is_some_and(|at| at.elapsed() < min_age)
+        {
+            return;
+        }
+        let key = entry.triplet.key();
+        if self.read_state().running.contains(&key) {
+            return;
+        }
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut log = |line: String| tracing::debug!(site = %key, "{line}");
+            if let Err(error) = service.check_if_older(&key, min_age, &mut log).await {
+                tracing::warn!(site = %key, %error, "docs build failed");
+            }
+        });
+    }
+
+    /// Checks an entity now unless it was checked within `min_age`; see [`TechDocs::check`].
+    pub async fn check_if_older(
+        &self,
+        key: &str,
+        min_age: Duration,
+        log: &mut (dyn FnMut(String) + Send),
+    ) -> Result<CheckOutcome, String> {
+        let recent = self
+            .read_state()
+            .entries
+            .get(key)
+            .and_then(|entry| entry.checked_at)
+            .is_some_and(|at| at.elapsed() < min_age);
+        if recent { Ok(CheckOutcome::Unchanged) } else { self.check(key, log).await }
+    }
+
+    /// Checks one documented entity (by lower-cased triplet key): prepares its sources, builds
+    /// and publishes when they changed. Log lines go to `log`.
+    pub async fn check(
+        &self,
+        key: &str,
+        log: &mut (dyn FnMut(String) + Send),
+    ) -> Result<CheckOutcome, String> {
+        let entry = {
+            let mut state = self.write_state();
+            let Some(entry) = state.entries.get(key).cloned() else {
+                return Err(format!("No documented entity {key}"));
+            };
+            if !state.running.insert(key.to_owned()) {
+                drop(state);
+                log("A build of these docs is already running".to_owned());
+                return Ok(CheckOutcome::Unchanged);
+            }
+            entry
+        };
+        let result = self.check_entry(&entry, log).await;
+        let mut state = self.write_state();
+        state.running.remove(key);
+        if let Some(current) = state.entries.get_mut(key) {
+            current.checked_at = Some(Instant::now());
+            match &result {
+                Ok((_, Some((record, ids)))) => {
+                    current.build = record.clone();
+                    current.search_ids = ids.clone();
+                    current.search_stale = false;
+                }
+                Ok((_, None)) => {}
+                Err(record) => current.build = record.clone(),
+            }
+        }
+        match result {
+            Ok((outcome, _)) => Ok(outcome),
+            Err(record) => Err(record.error.unwrap_or_default()),
+        }
+    }
+
+    /// Prepares, builds and publishes one entry. `Ok` carries the new record and search ids
+    /// when they changed; `Err` the record of a failure (the published site is untouched).
+    #[allow(clippy::type_complexity)]
+    async fn check_entry(
+        &self,
+        entry: &DocEntry,
+        log: &mut (dyn FnMut(String) + Send),
+    ) -> Result<(CheckOutcome, Option<(BuildRecord, Vec<String>)>), BuildRecord> {
+        let site = self.site_dir(&entry.triplet);
+        let source = match &entry.source {
+            Ok(source) => source.clone(),
+            Err(error) => {
+                log(error.clone());
+                return Err(self.record_failure(&site, &entry.build, error.clone()).await);
+            }
+        };
+        log(format!("Preparing docs of {} from {}", entry.entity_ref, source.describe()));
+        let prepared = match self.prepare(&source).await {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                log(error.clone());
+                return Err(self.record_failure(&site, &entry.build, error).await);
+            }
+        };
+        if entry.build.published && entry.build.fingerprint.as_deref() == Some(prepared.fingerprint.as_str())
+        {
+            log("Sources unchanged; the published docs are current".to_owned());
+            let ids = if entry.search_stale || entry.search_ids.is_empty() {
+                self.sync_search_documents(entry, &site).await
+            } else {
+                entry.search_ids.clone()
+            };
+            let record = BuildRecord { state: BuildState::Published, error: None, ..entry.build.clone() };
+            return Ok((CheckOutcome::Unchanged, Some((record, ids))));
+        }
+
+        let Ok(_slot) = self.inner.build_slots.acquire().await else {
+            return Err(self.record_failure(&site, &entry.build, "shutting down".to_owned()).await);
+        };
+        self.set_state(&entry.triplet.key(), BuildState::Building);
+        log(format!("Building {}", entry.triplet.path()));
+        let staging = self.inner.root.join(".staging").join(entry.triplet.path());
+        let fingerprint = prepared.fingerprint.clone();
+        let built = {
+            let (site, staging, fingerprint) = (site.clone(), staging.clone(), fingerprint.clone());
+            let source_dir = prepared.dir.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = std::fs::remove_dir_all(&staging);
+                let options = BuildOptions {
+                    previous_dir: site.is_dir().then_some(site),
+                    etag: Some(fingerprint),
+                    ..BuildOptions::default()
+                };
+                build_site(&source_dir, &staging, &options).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the build stopped: {e}")))
+        };
+        let report = match built {
+            Ok(report) => report,
+            Err(error) => {
+                log(format!("Build failed: {error}"));
+                let _ = tokio::fs::remove_dir_all(&staging).await;
+                return Err(self.record_failure(&site, &entry.build, error).await);
+            }
+        };
+        let mut warnings = prepared.warnings.clone();
+        warnings.extend(report.warnings.iter().cloned());
+        for warning in &warnings {
+            log(format!("warning: {warning}"));
+        }
+        let record = BuildRecord {
+            state: BuildState::Published,
+            finished_at: Some(now_millis()),
+            duration_ms: Some(report.took.as_millis() as u64),
+            pages_rendered: report.rendered,
+            pages_reused: report.reused,
+            warnings,
+            error: None,
+            fingerprint: Some(fingerprint),
+            published: true,
+        };
+        drop(prepared);
+        let trash = self.inner.root.join(".trash").join(format!(
+            "{}-{}",
+            entry.triplet.key().replace('/', "_"),
+            now_millis()
+        ));
+        if let Err(error) = publish(&staging, &site, &trash, &record).await {
+            let error = format!("could not publish the built docs: {error}");
+            log(error.clone());
+            return Err(self.record_failure(&site, &entry.build, error).await);
+        }
+        log(format!(
+            "Published {} pages ({} rebuilt, {} unchanged) in {} ms",
+            report.pages.len(),
+            report.rendered,
+            report.reused,
+            report.took.as_millis()
+        ));
+        // The published site and its record change together; search follows.
+        if let Some(current) = self.write_state().entries.get_mut(&entry.triplet.key()) {
+            current.build = record.clone();
+        }
+        let ids = self.sync_search_documents(entry, &site).await;
+        Ok((CheckOutcome::Updated, Some((record, ids))))
+    }
+
+    fn set_state(&self, key: &str, build_state: BuildState) {
+        if let Some(entry) = self.write_state().entries.get_mut(key) {
+            entry.build.state = build_state;
+        }
+    }
+
+    /// The record of a failed check, also written into the published site (if there is one)
+    /// so the failure is shown after a restart too.
+    async fn record_failure(&self, site: &Path, previous: &BuildRecord, error: String) -> BuildRecord {
+        let published = tokio::fs::try_exists(site.join("techdocs_metadata.json")).await.unwrap_or(false);
+        let record = BuildRecord {
+            state: BuildState::Failed,
+            finished_at: Some(now_millis()),
+            error: Some(error),
+            published,
+            ..previous.clone()
+        };
+        if published {
+            let _ = tokio::fs::write(
+                site.join(BUILD_RECORD),
+                serde_json::to_vec_pretty(&record).unwrap_or_default(),
+            )
+            .await;
+        }
+        record
+    }
+
+    /// Local sources are used in place; url sources are read into a temporary folder.
+    async fn prepare(&self, source: &DocsSource) -> Result<Prepared, String> {
+        match source {
+            DocsSource::Dir { path, base } => {
+                let (path, base) = (path.clone(), base.clone());
+                tokio::task::spawn_blocking(move || {
+                    let dir = source::checked_dir(&path, &base)?;
+                    let fingerprint = source_fingerprint(&dir).map_err(|e| e.to_string())?;
+                    Ok(Prepared { dir, fingerprint, warnings: Vec::new(), _temporary: None })
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            }
+            DocsSource::Url(url) => {
+                let site: FetchedSite = source::fetch_url_site(&self.inner.reader, url).await?;
+                tokio::task::spawn_blocking(move || {
+                    let temporary = tempfile::Builder::new()
+                        .prefix("portico-docs-source")
+                        .tempdir()
+                        .map_err(|e| format!("could not create a build folder: {e}"))?;
+                    site.write_to(temporary.path())
+                        .map_err(|e| format!("could not write the sources: {e}"))?;
+                    Ok(Prepared {
+                        dir: temporary.path().to_path_buf(),
+                        fingerprint: site.fingerprint,
+                        warnings: site.warnings,
+                        _temporary: Some(temporary),
+                    })
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            }
+        }
+    }
+
+    /// Makes the search documents of a published site current; returns their ids.
+    async fn sync_search_documents(&self, entry: &DocEntry, site: &Path) -> Vec<String> {
+        let index = tokio::fs::read(site.join("search/search_index.json"))
+            .await
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+        let docs = index.as_ref().and_then(|index| index.get("docs")).and_then(Value::as_array);
+        let mut ids = Vec::new();
+        for doc in docs.into_iter().flatten() {
+            let document = search_document(entry, doc, &self.inner.settings.search_location_template);
+            ids.push(document.id.clone());
+            self.inner.search.upsert(document);
+        }
+        for stale in entry.search_ids.iter().filter(|id| !ids.contains(id)) {
+            self.inner.search.delete(stale);
+        }
+        ids
+    }
+
+    /// One round of background work: follow the catalog, then check every due entry, at
+    /// most `max_concurrent_builds` at a time.
+    pub async fn run_due(&self) {
+        if let Err(error) = self.follow_catalog().await {
+            tracing::error!(%error, "docs could not read the catalog's changes");
+            return;
+        }
+        let due = self.due();
+        let mut checks = tokio::task::JoinSet::new();
+        for key in due {
+            let service = self.clone();
+            checks.spawn(async move {
+                let mut log = |line: String| tracing::debug!(site = %key, "{line}");
+                if let Err(error) = service.check(&key, &mut log).await {
+                    tracing::warn!(site = %key, %error, "docs build failed");
+                }
+            });
+        }
+        while checks.join_next().await.is_some() {}
+    }
+}
+
+/// A prepared source folder (kept alive while it is built).
+struct Prepared {
+    dir: PathBuf,
+    fingerprint: String,
+    warnings: Vec<String>,
+    _temporary: Option<tempfile::TempDir>,
+}
+
+/// Replaces the published site with the staged one: the old site is moved aside and removed
+/// only once the new one is in place.
+async fn publish(staging: &Path, site: &Path, trash: &Path, record: &BuildRecord) -> std::io::Result<()> {
+    let record_json = serde_json::to_vec_pretty(record).unwrap_or_default();
+    let (staging, site, trash) = (staging.to_path_buf(), site.to_path_buf(), trash.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        std::fs::write(staging.join(BUILD_RECORD), record_json)?;
+        if let Some(parent) = site.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let had_site = site.exists();
+        if had_site {
+            if let Some(parent) = trash.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(&site, &trash)?;
+        }
+        if let Err(error) = std::fs::rename(&staging, &site) {
+            if had_site {
+                let _ = std::fs::rename(&trash, &site);
+            }
+            return Err(error);
+        }
+        let _ = std::fs::remove_dir_all(&trash);
+        Ok(())
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// The search document of one page of a site (Backstage's `techdocs` document type).
+fn search_document(entry: &DocEntry, doc: &Value, location_template: &str) -> SearchDocument {
+    let path = doc.get("location").and_then(Value::as_str).unwrap_or_default();
+    let entity = &entry.entity;
+    let owner = entity
+        .get("relations")
+        .and_then(Value::as_array)
+        .and_then(|relations| {
+            relations.iter().find(|r| r.get("type").and_then(Value::as_str) == Some("ownedBy"))
+        })
+        .and_then(|r| r.get("targetRef").and_then(Value::as_str))
+        .map(|target| target.rsplit('/').next().unwrap_or(target).to_owned())
+        .unwrap_or_default();
+    let component_type = entity.pointer("/spec/type").and_then(Value::as_str).unwrap_or("other");
+    let location = location_template
+        .replace(":namespace", &entry.triplet.namespace)
+        .replace(":kind", &entry.triplet.kind)
+        .replace(":name", &entry.triplet.name)
+        .replace(":path", path);
+    let mut fields = Map::new();
+    fields.insert("title".into(), json!(doc.get("title").and_then(Value::as_str).unwrap_or_default()));
+    fields.insert("text".into(), json!(doc.get("text").and_then(Value::as_str).unwrap_or_default()));
+    fields.insert("location".into(), json!(location));
+    fields.insert("path".into(), json!(path));
+    fields.insert("kind".into(), json!(entry.str_at("/kind")));
+    fields.insert("namespace".into(), json!(namespace_of(entity)));
+    fields.insert("name".into(), json!(entry.str_at("/metadata/name")));
+    fields.insert("entityTitle".into(), json!(entry.title()));
+    fields.insert("componentType".into(), json!(component_type));
+    fields.insert("type".into(), json!(component_type));
+    fields.insert("lifecycle".into(), json!(entry.str_at("/spec/lifecycle")));
+    fields.insert("owner".into(), json!(owner));
+    fields.insert("authorization".into(), json!({ "resourceRef": entry.entity_ref.to_lowercase() }));
+    SearchDocument {
+        id: format!("{}#{path}", entry.entity_ref.to_lowercase()),
+        fields,
+        exact_names: Vec::new(),
+    }
+}
+
+fn str_of<'a>(entity: &'a Value, pointer: &str) -> &'a str {
+    entity.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn namespace_of(entity: &Value) -> &str {
+    entity.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default")
+}
+
+/// The lower-cased triplet key of an entity body without parsing all of it.
+fn cheap_key(body: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Head {
+        kind: String,
+        metadata: HeadMetadata,
+    }
+    #[derive(Deserialize)]
+    struct HeadMetadata {
+        name: String,
+        namespace: Option<String>,
+    }
+    let head: Head = serde_json::from_str(body).ok()?;
+    let namespace = head.metadata.namespace.unwrap_or_else(|| "default".to_owned());
+    Some(format!("{namespace}/{}/{}", head.kind, head.metadata.name).to_lowercase())
+}
+
+/// `kind:namespace/name` → lower-cased `namespace/kind/name`.
+fn triplet_key_of_ref(entity_ref: &str) -> Option<String> {
+    let (kind, rest) = entity_ref.split_once(':')?;
+    let (namespace, name) = rest.split_once('/')?;
+    Some(format!("{namespace}/{kind}/{name}").to_lowercase())
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}
