@@ -4,13 +4,15 @@
 //! conditions and outputs ([`templating`]), the scaffolder's filters ([`filters`]) and the file
 //! rules of `fetch:template` ([`files`]) — and the actions layer: the extension point other
 //! plugins implement ([`api`]), task workspaces with safe path resolution and write limits
-//! ([`workspace`]), the built-in actions ([`actions`]) and their settings ([`config`]).
+//! ([`workspace`]), the built-in actions ([`actions`]) and their settings ([`config`]); and the
+//! task runner that executes a template's steps with them ([`runner`]).
 
 pub mod actions;
 pub mod api;
 pub mod config;
 pub mod files;
 pub mod filters;
+pub mod runner;
 pub mod templating;
 pub mod workspace;
 
@@ -19,6 +21,9 @@ pub use api::{Action, ActionContext, ActionError, ActionRegistry, ActionSchema};
 pub use config::{ActionsConfig, GitAuthor, GitCredential};
 pub use files::{FileOptionsError, FilePlan, FileTemplateOptions, is_skipped_output_path, should_template};
 pub use filters::{FilterError, Integrations, RepoUrl, ScmKind};
+pub use runner::{
+    RunOptions, TaskEvent, TaskEventSink, TaskResult, TaskSpec, TaskStatus, TaskStep, run_task,
+};
 pub use templating::{
     FileRenderOptions, TemplateError, Templater, evaluate_condition, is_truthy, render_file,
     render_file_name, render_value,

@@ -1256,11 +1256,11 @@ mod tests {
         );
         assert!(!highlight("echo url#frag", Language::Shell).contains("hl-comment"));
         assert_spans(
-            "-- all\nSELECT id, 'it''s' FROM t where n > 10 /* c */",
+            "-- all\nSelect id, 'it''s' FROM t where n > 10 /* c */",
             Language::Sql,
             &[
                 ("comment", "-- all"),
-                ("keyword", "SELECT"),
+                ("keyword", "Select"),
                 ("keyword", "where"),
                 ("number", "10"),
                 ("comment", "/* c */"),

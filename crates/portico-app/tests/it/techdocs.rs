@@ -389,3 +389,25 @@ async fn url_sources_on_hosts_not_allowed_fail_with_the_readers_message() {
     let reader = app.get("/docs/default/component/elsewhere/").await.text();
     assert!(reader.contains("could not be built"), "{reader}");
 }
+
+#[tokio::test]
+async fn an_external_builder_never_builds_and_sync_says_not_updated() {
+    // Backstage: when the build strategy says not to build, /sync answers exactly one
+    // `finish {"updated":false}` frame.
+    let app = app_with_docs("techdocs:\n  builder: external\n").await;
+    let text = app.get("/api/techdocs/sync/default/component/payments").await.text();
+    assert_eq!(text, "event: finish\ndata: {\"updated\":false}\n\n");
+    let metadata = app.get("/api/techdocs/metadata/techdocs/default/component/payments").await;
+    assert_eq!(metadata.status, StatusCode::NOT_FOUND, "nothing was built");
+    let record = build_record(&app).await;
+    assert_eq!(record["state"], "pending", "{record}");
+}
+
+#[tokio::test]
+async fn live_reload_marks_reader_pages_only_when_enabled() {
+    let plain = app_with_docs("").await;
+    assert!(!plain.get("/docs/default/component/payments/").await.text().contains("data-live-reload"));
+    let live = app_with_docs("techdocs:\n  liveReload: true\n").await;
+    let html = live.get("/docs/default/component/payments/").await.text();
+    assert!(html.contains(r#"data-live-reload="/api/techdocs/builds/default/component/payments""#), "{html}");
+}

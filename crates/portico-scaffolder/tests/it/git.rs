@@ -21,7 +21,7 @@ use tokio::io::AsyncWriteExt;
 use crate::support::{Harness, assert_outside, symlink};
 
 /// Runs git for a test's own checks, isolated from the machine's configuration.
-fn git(cwd: &Path, args: &[&str]) -> String {
+pub(crate) fn git(cwd: &Path, args: &[&str]) -> String {
     let home = tempfile::tempdir().expect("home");
     let output = std::process::Command::new("git")
         .args(args)
@@ -36,14 +36,14 @@ fn git(cwd: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-fn bare_repository(parent: &Path, name: &str) -> PathBuf {
+pub(crate) fn bare_repository(parent: &Path, name: &str) -> PathBuf {
     let path = parent.join(name);
     git(parent, &["init", "--quiet", "--bare", path.to_str().expect("utf-8 path")]);
     path
 }
 
 /// Clones `branch` of `repository` next to it and returns the checkout.
-fn clone(repository: &Path, branch: &str) -> PathBuf {
+pub(crate) fn clone(repository: &Path, branch: &str) -> PathBuf {
     let checkout = repository.with_extension("checkout");
     git(
         repository.parent().expect("parent"),

@@ -1,7 +1,7 @@
 //! Integration tests of the actions layer, on real files, real git repositories and a real git
 //! smart-HTTP server. Tests named `backstage_*` check a behaviour of Backstage's built-in
-//! actions (most from its own action tests); `portico_*` tests check Portico's own rules
-//! (workspace limits, symbolic links, `publish:git`).
+//! actions or workflow runner (most from its own tests); `portico_*` tests check Portico's own
+//! rules (workspace limits, symbolic links, `publish:git`, the runner's results).
 
 mod catalog;
 mod debug;
@@ -10,4 +10,5 @@ mod fs;
 mod git;
 mod limits;
 mod registry;
+mod runner;
 mod support;

@@ -1,0 +1,865 @@
+//! The task runner: executes a template's steps in order with Backstage's workflow semantics
+//! (`if`, `each`, step outputs, input checks against the action's schema, masked logs, dry
+//! runs, cancellation) and renders the template's `output`.
+//!
+//! The runner knows nothing of storage or HTTP: it reports progress as [`TaskEvent`]s to a
+//! [`TaskEventSink`] and returns a [`TaskResult`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{
+    ActionContext, ActionError, ActionLogger, ActionRegistry, ActionServices, LogLevel, LogSink, SECRET_MASK,
+    Secrets, TaskUser, TemplateInfo, example_output,
+};
+use crate::templating::{TemplateError, Templater};
+use crate::workspace::Workspace;
+
+/// The only template version the runner executes.
+pub const TEMPLATE_API_VERSION: &str = "scaffolder.backstage.io/v1beta3";
+
+/// Why a Template entity cannot become a task.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// The entity is not a `scaffolder.backstage.io/v1beta3` template.
+    #[error("Unsupported apiVersion field in schema entity, {0}")]
+    UnsupportedApiVersion(String),
+    /// `spec.steps` is missing or malformed.
+    #[error("{0}")]
+    InvalidSteps(String),
+}
+
+/// One step of a task, with Backstage's defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskStep {
+    /// `id`, or `step-<1-based index>`.
+    pub id: String,
+    /// `name`, or the action id.
+    pub name: String,
+    /// The action id (`fetch:template`).
+    pub action: String,
+    /// The templated input (an object, or `null` when absent).
+    pub input: Value,
+    /// The templated `if` condition, when given.
+    pub condition: Option<Value>,
+    /// The templated `each` value, when given.
+    pub each: Option<Value>,
+}
+
+/// What a task runs: the template's steps and output, the submitted values, and who asked.
+#[derive(Clone)]
+pub struct TaskSpec {
+    /// The task id (`context.task.id` in templates).
+    pub task_id: String,
+    /// The steps, in order.
+    pub steps: Vec<TaskStep>,
+    /// The templated `spec.output` (`{}` when absent).
+    pub output: Value,
+    /// The submitted values (`parameters` in templates).
+    pub parameters: Value,
+    /// The user the task runs for (`user.ref`, `user.entity`).
+    pub user: Option<TaskUser>,
+    /// Where the template came from.
+    pub template_info: TemplateInfo,
+    secrets: Secrets,
+}
+
+impl std::fmt::Debug for TaskSpec {
+    /// Secret values are left out; only their names show.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskSpec")
+            .field("task_id", &self.task_id)
+            .field("steps", &self.steps)
+            .field("output", &self.output)
+            .field("parameters", &self.parameters)
+            .field("user", &self.user)
+            .field("template_info", &self.template_info)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl TaskSpec {
+    /// The task `task_id` of the Template entity `template` (its JSON) with the submitted
+    /// `parameters`. The template's reference becomes `template_info.entity_ref`; no secrets,
+    /// no user, no base URL yet.
+    pub fn from_template(
+        task_id: impl Into<String>,
+        template: &Value,
+        parameters: Value,
+    ) -> Result<TaskSpec, SpecError> {
+        let api_version = template.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        if api_version != TEMPLATE_API_VERSION {
+            return Err(SpecError::UnsupportedApiVersion(api_version.to_owned()));
+        }
+        let spec = template.get("spec").cloned().unwrap_or(Value::Null);
+        let Some(raw_steps) = spec.get("steps").and_then(Value::as_array) else {
+            return Err(SpecError::InvalidSteps("The template has no spec.steps list".to_owned()));
+        };
+        let steps = raw_steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| parse_step(index, step))
+            .collect::<Result<_, _>>()?;
+        let metadata = template.get("metadata");
+        let name = metadata.and_then(|m| m.get("name")).and_then(Value::as_str);
+        let namespace =
+            metadata.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("default");
+        Ok(TaskSpec {
+            task_id: task_id.into(),
+            steps,
+            output: spec.get("output").cloned().unwrap_or_else(|| json!({})),
+            parameters,
+            user: None,
+            template_info: TemplateInfo {
+                entity_ref: name.map(|name| format!("template:{namespace}/{name}")),
+                base_url: None,
+            },
+            secrets: Secrets::new(),
+        })
+    }
+
+    /// Sets the request secrets (`secrets.<name>` in step inputs; masked in every log line).
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The request secrets.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+}
+
+fn parse_step(index: usize, step: &Value) -> Result<TaskStep, SpecError> {
+    let text = |key: &str| step.get(key).and_then(Value::as_str).map(str::to_owned);
+    let Some(action) = text("action") else {
+        return Err(SpecError::InvalidSteps(format!("spec.steps[{index}] requires property \"action\"")));
+    };
+    Ok(TaskStep {
+        id: text("id").unwrap_or_else(|| format!("step-{}", index + 1)),
+        name: text("name").unwrap_or_else(|| action.clone()),
+        input: step.get("input").cloned().unwrap_or(Value::Null),
+        condition: step.get("if").cloned(),
+        each: step.get("each").cloned(),
+        action,
+    })
+}
+
+/// A step's (or the task's) state, as Backstage writes it in event bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    /// The step started.
+    Processing,
+    /// The step or task finished successfully.
+    Completed,
+    /// The step or task failed.
+    Failed,
+    /// The step did not run (`if` was falsy, or a dry run skipped its action).
+    Skipped,
+    /// The task was cancelled.
+    Cancelled,
+}
+
+impl TaskStatus {
+    /// The status as Backstage writes it (`completed`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Processing => "processing",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Skipped => "skipped",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The type of a task event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskEventType {
+    /// Progress and action log lines.
+    Log,
+    /// The task was cancelled.
+    Cancelled,
+    /// The task ended; the body holds the output or the error.
+    Completion,
+}
+
+/// A failure as Backstage reports it: `{name, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskFailure {
+    /// Backstage's error name (`InputError`, `NotFoundError`, `Error`...).
+    pub name: String,
+    /// The message, secrets masked.
+    pub message: String,
+}
+
+/// An event body: `{message, stepId?, status?, output?, error?}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskEventBody {
+    /// The log text (one event per action log message), secrets masked.
+    pub message: String,
+    /// The step the event belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_id: Option<String>,
+    /// The step's new state, for state changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<TaskStatus>,
+    /// The rendered output, on a successful completion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// The error, on a failed completion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<TaskFailure>,
+}
+
+impl TaskEventBody {
+    fn message(message: impl Into<String>) -> Self {
+        TaskEventBody { message: message.into(), step_id: None, status: None, output: None, error: None }
+    }
+
+    fn step(message: impl Into<String>, step_id: &str, status: Option<TaskStatus>) -> Self {
+        TaskEventBody { step_id: Some(step_id.to_owned()), status, ..TaskEventBody::message(message) }
+    }
+
+    /// The body as JSON, as stored and streamed.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_else(|_| json!({"message": self.message}))
+    }
+}
+
+/// One event of a running task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEvent {
+    /// Its type.
+    pub event_type: TaskEventType,
+    /// When it happened.
+    pub created_at: SystemTime,
+    /// What happened.
+    pub body: TaskEventBody,
+}
+
+/// Where a running task's events go (the task store, a dry-run response, a test buffer).
+pub trait TaskEventSink: Send + Sync {
+    /// Records one event.
+    fn emit(&self, event: TaskEvent);
+}
+
+/// A sink keeping every event in memory (dry runs, tests).
+#[derive(Debug, Default)]
+pub struct MemoryEvents {
+    events: Mutex<Vec<TaskEvent>>,
+}
+
+impl MemoryEvents {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        MemoryEvents::default()
+    }
+
+    /// The events so far, oldest first.
+    pub fn events(&self) -> Vec<TaskEvent> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl TaskEventSink for MemoryEvents {
+    fn emit(&self, event: TaskEvent) {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).push(event);
+    }
+}
+
+/// How to run a task.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Run without effects outside the workspace: actions that do not support a dry run
+    /// are skipped and their outputs faked; the result lists the workspace's files.
+    pub dry_run: bool,
+    /// Cancelling it stops the task between steps and inside actions that watch it.
+    pub cancel: CancellationToken,
+    /// Application services handed to actions.
+    pub services: ActionServices,
+    /// The template environment (its integrations serve `parseRepoUrl`).
+    pub templater: Arc<Templater>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            dry_run: false,
+            cancel: CancellationToken::new(),
+            services: ActionServices::default(),
+            templater: Arc::new(Templater::default()),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("dry_run", &self.dry_run)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .field("services", &self.services)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file of the workspace in a dry-run result (`directoryContents` item).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceFile {
+    /// Path relative to the workspace, `/`-separated.
+    pub path: String,
+    /// The contents, base64.
+    pub base64_content: String,
+    /// Whether the file is executable.
+    pub executable: bool,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskResult {
+    /// `Completed`, `Failed` or `Cancelled`.
+    pub status: TaskStatus,
+    /// The rendered `spec.output`, when the task completed.
+    pub output: Option<Value>,
+    /// The failure, when the task failed or was cancelled.
+    pub error: Option<TaskFailure>,
+    /// The outputs of each step that ran (or was faked in a dry run), by step id.
+    pub step_outputs: BTreeMap<String, Map<String, Value>>,
+    /// The workspace's files, for dry runs.
+    pub files: Option<Vec<WorkspaceFile>>,
+}
+
+/// One run of a step: `None` for a step without `each`, else the item's `(each.key, each.value)`.
+type Iteration = Option<(String, Value)>;
+
+/// Why a step did not finish.
+enum StepFailure {
+    Failed(TaskFailure),
+    Cancelled,
+}
+
+impl From<ActionError> for StepFailure {
+    fn from(error: ActionError) -> Self {
+        StepFailure::Failed(TaskFailure { name: error.name().to_owned(), message: error.to_string() })
+    }
+}
+
+impl From<TemplateError> for StepFailure {
+    fn from(error: TemplateError) -> Self {
+        StepFailure::Failed(TaskFailure { name: "Error".to_owned(), message: error.to_string() })
+    }
+}
+
+fn input_error(message: String) -> StepFailure {
+    StepFailure::Failed(TaskFailure { name: "InputError".to_owned(), message })
+}
+
+/// Sends events with the current time.
+struct Emitter {
+    sink: Arc<dyn TaskEventSink>,
+}
+
+impl Emitter {
+    fn emit(&self, event_type: TaskEventType, body: TaskEventBody) {
+        self.sink.emit(TaskEvent { event_type, created_at: SystemTime::now(), body });
+    }
+
+    fn log(&self, body: TaskEventBody) {
+        self.emit(TaskEventType::Log, body);
+    }
+}
+
+/// A step's log: one event per message (as Backstage's task logger writes them, so a
+/// multi-line message stays one event), tagged with the step id.
+struct StepLog {
+    sink: Arc<dyn TaskEventSink>,
+    step_id: String,
+}
+
+impl LogSink for StepLog {
+    fn write(&self, _level: LogLevel, message: &str) {
+        self.sink.emit(TaskEvent {
+            event_type: TaskEventType::Log,
+            created_at: SystemTime::now(),
+            body: TaskEventBody::step(message, &self.step_id, None),
+        });
+    }
+}
+
+/// Runs `spec` with the actions of `registry` in `workspace`, reporting to `sink`.
+///
+/// Steps run in order; a failing step ends the task (later steps do not run). The final
+/// `completion` event carries the rendered output or the error.
+pub async fn run_task(
+    spec: &TaskSpec,
+    registry: &ActionRegistry,
+    workspace: Workspace,
+    sink: Arc<dyn TaskEventSink>,
+    options: RunOptions,
+) -> TaskResult {
+    let emitter = Emitter { sink: sink.clone() };
+    let masker = ActionLogger::new(Arc::new(Discard));
+    for secret in spec.secrets.values() {
+        masker.add_secret(secret);
+    }
+    emitter.log(TaskEventBody::message(format!("Starting up task with {} steps", spec.steps.len())));
+
+    let mut runner = Runner {
+        spec,
+        registry,
+        workspace,
+        sink,
+        options: &options,
+        masker,
+        steps: Map::new(),
+        step_outputs: BTreeMap::new(),
+    };
+    let mut outcome = Ok(());
+    for step in &spec.steps {
+        if options.cancel.is_cancelled() {
+            outcome = Err((step, StepFailure::Cancelled));
+            break;
+        }
+        if let Err(failure) = runner.run_step(step, &emitter).await {
+            outcome = Err((step, failure));
+            break;
+        }
+    }
+
+    let result = match outcome {
+        Ok(()) => match runner.render_output() {
+            Ok(output) => Ok(output),
+            Err(error) => {
+                Err((TaskStatus::Failed, TaskFailure { name: "Error".into(), message: error.to_string() }))
+            }
+        },
+        Err((step, StepFailure::Failed(failure))) => {
+            let failure = TaskFailure { message: runner.masker.mask(&failure.message), ..failure };
+            emitter.log(TaskEventBody::step(
+                format!("{}: {}", failure.name, failure.message),
+                &step.id,
+                Some(TaskStatus::Failed),
+            ));
+            Err((TaskStatus::Failed, failure))
+        }
+        Err((step, StepFailure::Cancelled)) => {
+            emitter.emit(
+                TaskEventType::Cancelled,
+                TaskEventBody::step(
+                    format!("Step {} has been cancelled.", step.id),
+                    &step.id,
+                    Some(TaskStatus::Cancelled),
+                ),
+            );
+            let message =
+                format!("Step {} ({}) of task {} has been cancelled.", step.id, step.name, spec.task_id);
+            Err((TaskStatus::Cancelled, TaskFailure { name: "Error".into(), message }))
+        }
+    };
+
+    let files = if options.dry_run { Some(workspace_files(runner.workspace.root())) } else { None };
+    let (status, output, error) = match result {
+        Ok(output) => (TaskStatus::Completed, Some(output), None),
+        Err((status, failure)) => (status, None, Some(failure)),
+    };
+    emitter.emit(
+        TaskEventType::Completion,
+        TaskEventBody {
+            output: output.clone(),
+            error: error.clone(),
+            ..TaskEventBody::message(format!("Run completed with status: {}", status.as_str()))
+        },
+    );
+    TaskResult { status, output, error, step_outputs: runner.step_outputs, files }
+}
+
+/// A log sink for the runner's own masking logger, which never writes.
+struct Discard;
+
+impl LogSink for Discard {
+    fn write(&self, _level: LogLevel, _message: &str) {}
+}
+
+struct Runner<'a> {
+    spec: &'a TaskSpec,
+    registry: &'a ActionRegistry,
+    workspace: Workspace,
+    sink: Arc<dyn TaskEventSink>,
+    options: &'a RunOptions,
+    /// Masks secret values in the runner's own messages.
+    masker: ActionLogger,
+    /// `steps.<id>.output` of the rendering context.
+    steps: Map<String, Value>,
+    step_outputs: BTreeMap<String, Map<String, Value>>,
+}
+
+impl Runner<'_> {
+    /// The rendering context; `secrets` only for step inputs and `each`.
+    fn context(&self, secrets: Option<&Secrets>, each: Option<(&str, &Value)>) -> Value {
+        let mut context = Map::new();
+        context.insert("parameters".into(), self.spec.parameters.clone());
+        context.insert("steps".into(), Value::Object(self.steps.clone()));
+        context.insert("context".into(), json!({"task": {"id": self.spec.task_id}}));
+        if let Some(user) = &self.spec.user {
+            let mut value = json!({"ref": user.entity_ref});
+            if let Some(entity) = &user.entity {
+                value["entity"] = entity.clone();
+            }
+            context.insert("user".into(), value);
+        }
+        if let Some(secrets) = secrets {
+            context.insert("secrets".into(), json!(secrets));
+        }
+        if let Some((key, value)) = each {
+            context.insert("each".into(), json!({"key": key, "value": value}));
+        }
+        Value::Object(context)
+    }
+
+    async fn run_step(&mut self, step: &TaskStep, emitter: &Emitter) -> Result<(), StepFailure> {
+        let templater = self.options.templater.clone();
+        // The step `if` never sees secrets, as in Backstage.
+        let run = match &step.condition {
+            None => true,
+            Some(condition) => templater.evaluate_condition(condition, &self.context(None, None))?,
+        };
+        if !run {
+            emitter.log(TaskEventBody::step(
+                format!("Skipping step {} because its if condition was false", step.id),
+                &step.id,
+                Some(TaskStatus::Skipped),
+            ));
+            return Ok(());
+        }
+        emitter.log(TaskEventBody::step(
+            format!("Beginning step {}", step.name),
+            &step.id,
+            Some(TaskStatus::Processing),
+        ));
+        let action = self.registry.get(&step.action).map_err(|error| {
+            StepFailure::Failed(TaskFailure { name: "NotFoundError".into(), message: error.to_string() })
+        })?;
+        let logger =
+            ActionLogger::new(Arc::new(StepLog { sink: self.sink.clone(), step_id: step.id.clone() }));
+        for secret in self.spec.secrets.values() {
+            logger.add_secret(secret);
+        }
+
+        if self.options.dry_run {
+            let redacted: Secrets =
+                self.spec.secrets.keys().map(|name| (name.clone(), SECRET_MASK.to_owned())).collect();
+            let shown = templater.render_value(&step.input, &self.context(Some(&redacted), None))?;
+            let shown = if shown.is_null() { json!({}) } else { shown };
+            logger.info(format!(
+                "Running {} in dry-run mode with inputs (secrets redacted): {}",
+                action.id(),
+                serde_json::to_string_pretty(&shown).unwrap_or_default()
+            ));
+            if !action.supports_dry_run() {
+                emitter.log(TaskEventBody::step(
+                    format!("Skipping because {} does not support dry-run", action.id()),
+                    &step.id,
+                    Some(TaskStatus::Skipped),
+                ));
+                let faked = match example_output(&action.schema().output) {
+                    Value::Object(output) => output,
+                    _ => Map::new(),
+                };
+                self.record_outputs(step, faked);
+                return Ok(());
+            }
+        }
+
+        let iterations = self.iterations(step)?;
+        let schema = action.schema().input;
+        // Every iteration's input is rendered and checked before any runs.
+        let mut inputs = Vec::with_capacity(iterations.len());
+        for (index, each) in iterations.iter().enumerate() {
+            let context = self.context(Some(&self.spec.secrets), each.as_ref().map(|(k, v)| (k.as_str(), v)));
+            let input = match templater.render_value(&step.input, &context)? {
+                Value::Object(input) => input,
+                _ => Map::new(),
+            };
+            let label = if step.each.is_some() {
+                format!("{}[{index}]", action.id())
+            } else {
+                action.id().to_owned()
+            };
+            if let Some(violation) = first_violation(&schema, &Value::Object(input.clone()), "instance") {
+                return Err(input_error(format!("Invalid input passed to action {label}, {violation}")));
+            }
+            inputs.push(input);
+        }
+
+        let mut outputs = Map::new();
+        for (each, input) in iterations.iter().zip(inputs) {
+            if self.options.cancel.is_cancelled() {
+                return Err(StepFailure::Cancelled);
+            }
+            if let Some((key, value)) = each {
+                logger.info(format!("Running step each: {}", json!({"key": key, "value": js_string(value)})));
+            }
+            let mut ctx = ActionContext::new(input, self.workspace.clone(), logger.clone())
+                .with_secrets(self.spec.secrets.clone());
+            ctx.template_info = self.spec.template_info.clone();
+            ctx.dry_run = self.options.dry_run;
+            ctx.cancel = self.options.cancel.clone();
+            ctx.user = self.spec.user.clone();
+            ctx.services = self.options.services.clone();
+            match action.handle(&mut ctx).await {
+                Ok(()) => {}
+                Err(_) if self.options.cancel.is_cancelled() => return Err(StepFailure::Cancelled),
+                Err(error) => return Err(error.into()),
+            }
+            for (name, value) in ctx.take_outputs() {
+                if step.each.is_some() {
+                    let collected = outputs.entry(name).or_insert_with(|| Value::Array(Vec::new()));
+                    if let Value::Array(values) = collected {
+                        values.push(value);
+                    }
+                } else {
+                    outputs.insert(name, value);
+                }
+            }
+        }
+        self.record_outputs(step, outputs);
+        emitter.log(TaskEventBody::step(
+            format!("Finished step {}", step.name),
+            &step.id,
+            Some(TaskStatus::Completed),
+        ));
+        Ok(())
+    }
+
+    /// The iterations of a step: one without `each`, else one per item of the rendered `each`
+    /// (array index as a string key, or object key).
+    fn iterations(&self, step: &TaskStep) -> Result<Vec<Iteration>, StepFailure> {
+        let Some(each) = &step.each else { return Ok(vec![None]) };
+        let rendered =
+            self.options.templater.render_value(each, &self.context(Some(&self.spec.secrets), None))?;
+        match rendered {
+            Value::Array(items) => Ok(items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| Some((index.to_string(), item)))
+                .collect()),
+            Value::Object(items) => Ok(items.into_iter().map(Some).collect()),
+            other => Err(input_error(format!(
+                "Invalid value on action {}.each parameter, \"{}\" cannot be iterated",
+                step.action,
+                js_string(&other)
+            ))),
+        }
+    }
+
+    fn record_outputs(&mut self, step: &TaskStep, outputs: Map<String, Value>) {
+        self.steps.insert(step.id.clone(), json!({"output": outputs}));
+        self.step_outputs.insert(step.id.clone(), outputs);
+    }
+
+    /// Renders `spec.output` without secrets. Items of its lists whose `if` is falsy are
+    /// removed; the `if` keys never reach the result.
+    fn render_output(&self) -> Result<Value, TemplateError> {
+        let context = self.context(None, None);
+        let templater = &self.options.templater;
+        let Value::Object(output) = &self.spec.output else {
+            return templater.render_value(&self.spec.output, &context);
+        };
+        let mut kept = Map::new();
+        for (key, value) in output {
+            let value = match value {
+                Value::Array(items) => {
+                    let mut shown = Vec::with_capacity(items.len());
+                    for item in items {
+                        match item {
+                            Value::Object(fields) if fields.contains_key("if") => {
+                                if templater.evaluate_condition(&fields["if"], &context)? {
+                                    let mut fields = fields.clone();
+                                    fields.remove("if");
+                                    shown.push(Value::Object(fields));
+                                }
+                            }
+                            other => shown.push(other.clone()),
+                        }
+                    }
+                    Value::Array(shown)
+                }
+                other => other.clone(),
+            };
+            kept.insert(key.clone(), value);
+        }
+        templater.render_value(&Value::Object(kept), &context).map(|rendered| match rendered {
+            Value::Null => json!({}),
+            other => other,
+        })
+    }
+}
+
+/// JavaScript's `String(value)`: strings as they are, arrays comma-joined, objects as
+/// `[object Object]`.
+fn js_string(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "null".to_owned(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| if item.is_null() { String::new() } else { js_string(item) })
+            .collect::<Vec<_>>()
+            .join(","),
+        Value::Object(_) => "[object Object]".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The first way `value` breaks the common parts of `schema` (`type`, `required`,
+/// `properties`, `items`), worded like the `jsonschema` library Backstage uses.
+fn first_violation(schema: &Value, value: &Value, path: &str) -> Option<String> {
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(name)) => vec![name.as_str()],
+        Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !types.is_empty() && !types.iter().any(|name| has_type(value, name)) {
+        return Some(format!("{path} is not of a type(s) {}", types.join(",")));
+    }
+    match value {
+        Value::Object(fields) => {
+            let required = schema.get("required").and_then(Value::as_array).into_iter().flatten();
+            if let Some(missing) = required.filter_map(Value::as_str).find(|name| !fields.contains_key(*name))
+            {
+                return Some(format!("{path} requires property \"{missing}\""));
+            }
+            let properties = schema.get("properties").and_then(Value::as_object)?;
+            fields.iter().find_map(|(name, field)| {
+                let property = properties.get(name)?;
+                first_violation(property, field, &format!("{path}.{name}"))
+            })
+        }
+        Value::Array(items) => {
+            let item_schema = schema.get("items").filter(|items| items.is_object())?;
+            items
+                .iter()
+                .enumerate()
+                .find_map(|(index, item)| first_violation(item_schema, item, &format!("{path}[{index}]")))
+        }
+        _ => None,
+    }
+}
+
+fn has_type(value: &Value, name: &str) -> bool {
+    match name {
+        "string" => value.is_string(),
+        "number" => value.is_number(),
+        "integer" => value.as_f64().is_some_and(|number| number.fract() == 0.0),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "null" => value.is_null(),
+        _ => true,
+    }
+}
+
+/// Every regular file under `root`, sorted by path, for a dry-run response.
+fn workspace_files(root: &Path) -> Vec<WorkspaceFile> {
+    let mut files: Vec<WorkspaceFile> = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .filter_map(|entry| {
+            let relative = entry.path().strip_prefix(root).ok()?;
+            let path = relative.iter().map(|part| part.to_str()).collect::<Option<Vec<_>>>()?.join("/");
+            let contents = std::fs::read(entry.path()).ok()?;
+            Some(WorkspaceFile {
+                path,
+                base64_content: base64::engine::general_purpose::STANDARD.encode(contents),
+                executable: is_executable(&entry),
+            })
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+#[cfg(unix)]
+fn is_executable(entry: &walkdir::DirEntry) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    entry.metadata().is_ok_and(|metadata| metadata.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(_entry: &walkdir::DirEntry) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_are_worded_like_jsonschema() {
+        let schema = json!({
+            "type": "object",
+            "required": ["foo"],
+            "properties": {"count": {"type": "number"}, "tags": {"type": "array", "items": {"type": "string"}}},
+        });
+        assert_eq!(
+            first_violation(&schema, &json!({}), "instance").as_deref(),
+            Some("instance requires property \"foo\"")
+        );
+        assert_eq!(
+            first_violation(&schema, &json!({"foo": 1, "count": "x"}), "instance").as_deref(),
+            Some("instance.count is not of a type(s) number")
+        );
+        assert_eq!(
+            first_violation(&schema, &json!({"foo": 1, "tags": ["a", 2]}), "instance").as_deref(),
+            Some("instance.tags[1] is not of a type(s) string")
+        );
+        assert_eq!(first_violation(&schema, &json!({"foo": 1, "count": 2}), "instance"), None);
+        assert_eq!(
+            first_violation(&json!({"type": ["boolean", "string"]}), &json!(1), "instance.flag").as_deref(),
+            Some("instance.flag is not of a type(s) boolean,string")
+        );
+    }
+
+    #[test]
+    fn steps_get_backstage_defaults() {
+        let template = json!({
+            "apiVersion": TEMPLATE_API_VERSION,
+            "kind": "Template",
+            "metadata": {"name": "demo"},
+            "spec": {"type": "service", "steps": [{"action": "debug:log"}, {"id": "b", "name": "B", "action": "x"}]},
+        });
+        let spec = TaskSpec::from_template("t1", &template, json!({})).unwrap();
+        assert_eq!((spec.steps[0].id.as_str(), spec.steps[0].name.as_str()), ("step-1", "debug:log"));
+        assert_eq!((spec.steps[1].id.as_str(), spec.steps[1].name.as_str()), ("b", "B"));
+        assert_eq!(spec.output, json!({}));
+        assert_eq!(spec.template_info.entity_ref.as_deref(), Some("template:default/demo"));
+
+        let old = json!({"apiVersion": "backstage.io/v1beta2", "spec": {"steps": []}});
+        assert_eq!(
+            TaskSpec::from_template("t1", &old, json!({})).unwrap_err().to_string(),
+            "Unsupported apiVersion field in schema entity, backstage.io/v1beta2"
+        );
+    }
+
+    #[test]
+    fn js_strings_follow_javascript() {
+        assert_eq!(js_string(&json!("blue")), "blue");
+        assert_eq!(js_string(&json!({"a": 1})), "[object Object]");
+        assert_eq!(js_string(&json!([1, "b"])), "1,b");
+        assert_eq!(js_string(&json!(3)), "3");
+    }
+}
