@@ -320,9 +320,11 @@ impl TechDocs {
                     for change in &changes {
                         match change {
                             FinalChange::Upsert(row) => {
-                                let before: HashSet<String> = state.entries.keys().cloned().collect();
-                                let key = self.upsert(&mut state, &row.body);
-                                if let Some(key) = key.filter(|k| !before.contains(k)) {
+                                let known_before =
+                                    cheap_key(&row.body).is_some_and(|key| state.entries.contains_key(&key));
+                                if let Some(key) = self.upsert(&mut state, &row.body)
+                                    && !known_before
+                                {
                                     fresh.push(key);
                                 }
                                 removed.extend(self.drop_undocumented(&mut state, &row.body));
@@ -437,6 +439,7 @@ impl TechDocs {
         let mut state = self.write_state();
         if let Some(current) = state.entries.get_mut(key) {
             current.build = record;
+            current.search_stale = ids.is_empty();
             current.search_ids = ids;
         }
     }
