@@ -285,8 +285,8 @@ async fn index(State(reader): State<Reader>, cx: PageContext) -> Response {
     );
     let fragment = Markup::trusted(body);
     let form = format!(
-        r##"<header class="page-header"><h1>Documentation</h1><p class="muted">Docs-like-code sites of the catalog's entities, built from the Markdown next to their code.</p></header>
-<form class="filters" action="/docs" method="get" hx-get="/docs" hx-target="#docs-body" hx-select="#docs-body" hx-swap="outerHTML" hx-push-url="true" hx-trigger="input changed delay:250ms from:input, change">
+        r##"<header class="page-header"><div><h1>Documentation</h1><p class="muted">Docs-like-code sites of the catalog's entities, built from the Markdown next to their code.</p></div></header>
+<form class="filters search-form docs-filters" action="/docs" method="get" hx-get="/docs" hx-target="#docs-body" hx-select="#docs-body" hx-swap="outerHTML" hx-push-url="true" hx-trigger="input changed delay:250ms from:input, change">
 <label class="field">Filter <input type="search" name="q" value="{text}" placeholder="Name, title, description" autocomplete="off"></label>
 {owners}{kinds}
 <button class="button" type="submit">Filter</button>
@@ -301,7 +301,8 @@ async fn index(State(reader): State<Reader>, cx: PageContext) -> Response {
 fn build_badge(record: &BuildRecord) -> String {
     let (class, label) = match record.state {
         BuildState::Published if !record.warnings.is_empty() => {
-            ("badge warning", format!("{} warnings", record.warnings.len()))
+            let count = record.warnings.len();
+            ("badge warning", format!("{count} warning{}", if count == 1 { "" } else { "s" }))
         }
         BuildState::Published => ("badge success", "Up to date".to_owned()),
         BuildState::Building => ("badge", "Building".to_owned()),
