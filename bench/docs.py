@@ -33,6 +33,8 @@ import sys
 import tempfile
 import time
 
+from ui import timed  # the same request timing as the web UI benchmark
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -104,33 +106,6 @@ def generate(root, pages):
             "  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: service\n"
             "  lifecycle: production\n  owner: team-a\n"
         )
-
-
-def get(conn, path):
-    conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
-    resp = conn.getresponse()
-    return resp.status, resp.read()
-
-
-def timed(port, path, runs):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    for _ in range(5):
-        status, _ = get(conn, path)
-        if status != 200:
-            sys.exit(f"{path} answered {status}")
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        get(conn, path)
-        times.append((time.perf_counter() - start) * 1000)
-    conn.close()
-    times.sort()
-    return {
-        "path": path,
-        "runs": runs,
-        "median_ms": round(statistics.median(times), 2),
-        "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 2),
-    }
 
 
 def build_record(port):
