@@ -81,7 +81,7 @@ async fn entity_metadata(
 ) -> ApiResult<Response> {
     let reference = entity_ref(&namespace, &kind, &name);
     let Some(entry) = docs.entry(&namespace, &kind, &name) else {
-        if docs.is_known(&namespace, &kind, &name) {
+        if docs.is_known(&namespace, &kind, &name).await {
             return Err(ApiError::input(format!("No location annotation provided in entity: {name}")));
         }
         return Err(ApiError::not_found(format!("Unable to get metadata for '{reference}'")));

@@ -176,8 +176,6 @@ pub enum CheckOutcome {
 struct State {
     /// Documented entities by lower-cased triplet.
     entries: BTreeMap<String, DocEntry>,
-    /// Every catalog entity's lower-cased triplet, documented or not (for 404 vs 400 answers).
-    known: HashSet<String>,
     /// Triplets with a check running.
     running: HashSet<String>,
 }
@@ -269,8 +267,9 @@ impl TechDocs {
     }
 
     /// Whether the catalog has this entity at all (documented or not).
-    pub fn is_known(&self, namespace: &str, kind: &str, name: &str) -> bool {
-        self.read_state().known.contains(&format!("{namespace}/{kind}/{name}").to_lowercase())
+    pub async fn is_known(&self, namespace: &str, kind: &str, name: &str) -> bool {
+        let entity_ref = format!("{kind}:{namespace}/{name}").to_lowercase();
+        matches!(self.inner.store.entity_id_of(&entity_ref).await, Ok(Some(_)))
     }
 
     /// Every documented entity, by triplet.
@@ -320,22 +319,20 @@ impl TechDocs {
                     for change in &changes {
                         match change {
                             FinalChange::Upsert(row) => {
+                                let key = triplet_key_of_ref(&row.entity_ref);
                                 let known_before =
-                                    cheap_key(&row.body).is_some_and(|key| state.entries.contains_key(&key));
-                                if let Some(key) = self.upsert(&mut state, &row.body)
-                                    && !known_before
-                                {
-                                    fresh.push(key);
+                                    key.as_ref().is_some_and(|k| state.entries.contains_key(k));
+                                match self.upsert(&mut state, &row.body) {
+                                    Some(key) if !known_before => fresh.push(key),
+                                    Some(_) => {}
+                                    // Not (or no longer) documented.
+                                    None => removed.extend(key.and_then(|k| state.entries.remove(&k))),
                                 }
-                                removed.extend(self.drop_undocumented(&mut state, &row.body));
                             }
                             FinalChange::Delete { entity_ref, .. } => {
-                                if let Some(key) = triplet_key_of_ref(entity_ref) {
-                                    state.known.remove(&key);
-                                    if let Some(entry) = state.entries.remove(&key) {
-                                        removed.push(entry);
-                                    }
-                                }
+                                removed.extend(
+                                    triplet_key_of_ref(entity_ref).and_then(|key| state.entries.remove(&key)),
+                                );
                             }
                         }
                     }
@@ -357,15 +354,11 @@ impl TechDocs {
     fn upsert(&self, state: &mut State, body: &str) -> Option<String> {
         // Most entities have no docs; skip parsing those.
         if !body.contains(source::ANNOTATION_TECHDOCS_REF) {
-            if let Some(key) = cheap_key(body) {
-                state.known.insert(key);
-            }
             return None;
         }
         let entity: Value = serde_json::from_str(body).ok()?;
         let triplet = Triplet::of(&entity, !self.inner.settings.case_sensitive_triplets)?;
         let key = triplet.key();
-        state.known.insert(key.clone());
         if !source::has_docs(&entity) {
             return None;
         }
@@ -401,18 +394,6 @@ impl TechDocs {
             }
         }
         Some(key)
-    }
-
-    /// Removes an entry whose entity lost its annotation.
-    fn drop_undocumented(&self, state: &mut State, body: &str) -> Option<DocEntry> {
-        if body.contains(source::ANNOTATION_TECHDOCS_REF) {
-            let entity: Value = serde_json::from_str(body).ok()?;
-            if source::has_docs(&entity) {
-                return None;
-            }
-        }
-        let key = cheap_key(body)?;
-        state.entries.remove(&key)
     }
 
     /// Loads what an earlier process published for a newly seen entry (build record and
@@ -846,23 +827,6 @@ fn str_of<'a>(entity: &'a Value, pointer: &str) -> &'a str {
 
 fn namespace_of(entity: &Value) -> &str {
     entity.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default")
-}
-
-/// The lower-cased triplet key of an entity body without parsing all of it.
-fn cheap_key(body: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Head {
-        kind: String,
-        metadata: HeadMetadata,
-    }
-    #[derive(Deserialize)]
-    struct HeadMetadata {
-        name: String,
-        namespace: Option<String>,
-    }
-    let head: Head = serde_json::from_str(body).ok()?;
-    let namespace = head.metadata.namespace.unwrap_or_else(|| "default".to_owned());
-    Some(format!("{namespace}/{}/{}", head.kind, head.metadata.name).to_lowercase())
 }
 
 /// `kind:namespace/name` → lower-cased `namespace/kind/name`.

@@ -294,6 +294,11 @@ async fn removing_the_annotation_unpublishes_the_docs() {
     app.settle().await;
     let gone = app.get("/api/techdocs/metadata/techdocs/default/component/payments").await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let entity = app.get("/api/techdocs/metadata/entity/default/component/payments").await;
+    assert_eq!(entity.status, StatusCode::BAD_REQUEST, "a known entity without docs");
+    assert_eq!(entity.json()["error"]["message"], "No location annotation provided in entity: payments");
+    let unknown = app.get("/api/techdocs/metadata/entity/default/component/nobody").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let search = app.get_json("/api/search/query?term=quixotic&types[0]=techdocs").await;
     assert_eq!(search["numberOfResults"], 0);
     assert!(app.get("/docs").await.text().contains("No documentation yet"));
