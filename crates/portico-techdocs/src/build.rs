@@ -742,7 +742,7 @@ impl PageBuild<'_> {
         );
         let html = format!(
             "<div class=\"admonition warning\">\n<p class=\"admonition-title\">Page too large</p>\n<p>{} is too large to be shown.</p>\n</div>\n",
-            markdown::escape(source)
+            portico_web::escape(source)
         );
         write(self.output_dir, out_file, html.as_bytes())?;
         let report = PageReport {
@@ -992,6 +992,14 @@ fn tree_nav(pages: &[PageReport]) -> Vec<NavEntry> {
     level(&pages.iter().collect::<Vec<_>>(), "")
 }
 
+/// Whether a link starts with a URL scheme (`https:`, `mailto:`): such links are never
+/// rewritten or followed as files of the site.
+pub(crate) fn has_url_scheme(url: &str) -> bool {
+    url.split_once(':').is_some_and(|(scheme, _)| {
+        !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    })
+}
+
 /// Rewrites a relative link of page `source` to the built URL of its target, relative to the
 /// page's own URL. External links and anchors are left alone; `Err` describes a broken link.
 fn resolve_link(
@@ -1000,9 +1008,7 @@ fn resolve_link(
     locations: &BTreeMap<String, String>,
     assets: &BTreeSet<String>,
 ) -> Result<String, String> {
-    let has_scheme = url.split_once(':').is_some_and(|(scheme, _)| {
-        !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
+    let has_scheme = has_url_scheme(url);
     if url.is_empty() || url.starts_with('#') || url.starts_with('/') || has_scheme {
         return Ok(url.to_string());
     }

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use portico_web::escape;
 use portico_web::highlight::{self, Language, SpanBudget};
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
 use serde::{Deserialize, Serialize};
@@ -233,22 +234,6 @@ fn code_block(lang: &str, body: &str, budget: &mut SpanBudget) -> String {
     } else {
         format!("<pre><code class=\"language-{}\">{code}</code></pre>\n", escape(lang))
     }
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Heading anchors like Python-Markdown's `toc` extension: lower case, punctuation dropped,

@@ -26,6 +26,7 @@ use portico_web::{
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::build::has_url_scheme;
 use crate::routes::moved;
 use crate::service::{BuildRecord, BuildState, DocEntry, TechDocs};
 
@@ -684,9 +685,7 @@ fn absolute_links(fragment: &str, base: &str) -> String {
         out.push_str(&rest[..value_start]);
         rest = &rest[value_start..];
         let value = &rest[..rest.find('"').unwrap_or(rest.len())];
-        let has_scheme = value.split_once(':').is_some_and(|(scheme, _)| {
-            !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        });
+        let has_scheme = has_url_scheme(value);
         if !(value.is_empty() || value.starts_with('/') || has_scheme) {
             out.push_str(&escape(base));
         }

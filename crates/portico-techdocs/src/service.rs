@@ -458,6 +458,12 @@ impl TechDocs {
     /// Starts a background check of an entry unless one ran within `min_age` or is running
     /// (a page view asks for this, so an edited page shows on the next reload).
     pub fn recheck_soon(&self, entry: &DocEntry, min_age: Duration) {
+        // A url source is read over the network on every check; page views do not bring its
+        // periodic check forward.
+        let min_age = match entry.source {
+            Ok(DocsSource::Url(_)) => min_age.max(self.inner.settings.check_interval),
+            _ => min_age,
+        };
         if self.inner.settings.builder == Builder::External
             || entry.checked_at.is_some_and(|at| at.elapsed() < min_age)
         {

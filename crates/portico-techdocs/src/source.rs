@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use url::Url;
 
+use crate::build::has_url_scheme;
 use crate::config::{MkDocsConfig, NavItem};
 
 /// The annotation that opts an entity into docs.
@@ -296,9 +297,7 @@ fn relative_links(markdown: &str) -> Vec<String> {
     for event in Parser::new(markdown) {
         if let Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) = event {
             let url = dest_url.as_ref();
-            let has_scheme = url.split_once(':').is_some_and(|(scheme, _)| {
-                !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-            });
+            let has_scheme = has_url_scheme(url);
             if url.is_empty() || url.starts_with('#') || url.starts_with('/') || has_scheme {
                 continue;
             }
