@@ -2,6 +2,7 @@
 //! (`/api/<plugin>` per plugin, `/healthz`, `/readyz`), runs the background loops, and shuts
 //! everything down gracefully.
 
+mod catalog_client;
 mod plugins;
 mod server;
 mod stores;

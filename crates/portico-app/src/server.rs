@@ -72,6 +72,7 @@ impl Portico {
             config: Arc::new(config),
             catalog_store: stores.catalog,
             user_data: stores.user_data,
+            task_store: stores.tasks,
             shutdown,
         };
         let mut registrar = Registrar::default();

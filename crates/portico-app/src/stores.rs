@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use portico_config::backend::{DatabaseConfig, SqlitePath};
-use portico_store::{CatalogStore, UserDataStore};
+use portico_store::{CatalogStore, TaskStore, UserDataStore};
 use portico_store_postgres::PostgresStore;
 use portico_store_sqlite::SqliteStore;
 
@@ -14,6 +14,8 @@ pub struct Stores {
     pub catalog: Arc<dyn CatalogStore>,
     /// Per-user data, in the same database.
     pub user_data: Arc<dyn UserDataStore>,
+    /// Scaffolder tasks, in the same database.
+    pub tasks: Arc<dyn TaskStore>,
 }
 
 /// Opens the database named by `backend.database` and applies pending migrations.
@@ -37,7 +39,7 @@ pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> 
             .map_err(|e| AppError::Database(e.to_string()))?;
             store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
             let store = Arc::new(store);
-            Stores { catalog: store.clone(), user_data: store }
+            Stores { catalog: store.clone(), user_data: store.clone(), tasks: store }
         }
         DatabaseConfig::Postgres { url } => {
             let store = PostgresStore::connect(url).await.map_err(|e| {
@@ -47,7 +49,7 @@ pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> 
             })?;
             store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
             let store = Arc::new(store);
-            Stores { catalog: store.clone(), user_data: store }
+            Stores { catalog: store.clone(), user_data: store.clone(), tasks: store }
         }
     };
     Ok(stores)

@@ -1,4 +1,5 @@
-//! The `catalog.*` configuration keys (plus `backend.reading.allow`, parsed by `portico-reading`).
+//! The `catalog.*` configuration keys (plus `backend.reading.allow` and
+//! `backend.reading.localGit`, parsed by `portico-reading`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -57,6 +58,9 @@ pub struct CatalogConfig {
     pub relations_compatibility: bool,
     /// `backend.reading.allow`: the hosts url locations and placeholders may be read from.
     pub reading_allow: Vec<ReadingAllow>,
+    /// `backend.reading.localGit`: the folders whose git repositories `file:` url locations
+    /// (`file:///srv/git/svc.git/catalog-info.yaml?ref=main`) may be read from.
+    pub local_git: Vec<PathBuf>,
     /// Largest descriptor or placeholder file read, in bytes.
     pub max_read_bytes: u64,
     /// How long a url read may take.
@@ -77,6 +81,7 @@ impl Default for CatalogConfig {
             readonly: false,
             relations_compatibility: true,
             reading_allow: Vec::new(),
+            local_git: Vec::new(),
             max_read_bytes: 16 * 1024 * 1024,
             read_timeout: Duration::from_secs(30),
             watch_files: true,
@@ -139,6 +144,7 @@ impl CatalogConfig {
         out.readonly = config.bool("catalog.readonly")?.unwrap_or(false);
         out.relations_compatibility = !config.bool("catalog.disableRelationsCompatibility")?.unwrap_or(false);
         out.reading_allow = portico_reading::reading_allow(config)?;
+        out.local_git = portico_reading::local_git_roots(config)?;
         if let Some(bytes) = config.u64("catalog.limits.maxReadBytes")? {
             out.max_read_bytes = bytes;
         }

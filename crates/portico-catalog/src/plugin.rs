@@ -8,6 +8,7 @@ use portico_plugin::{Plugin, PluginContext, PluginError, Registrar, Shutdown};
 use portico_store::CatalogStore;
 use tokio::sync::Notify;
 
+use crate::api::service::{CatalogHandle, CatalogService};
 use crate::api::{read, write};
 use crate::config::CatalogConfig;
 use crate::engine::Engine;
@@ -18,7 +19,17 @@ use crate::index::{self, SharedIndex};
 const INDEX_POLL: Duration = Duration::from_secs(1);
 
 /// The software catalog.
-pub struct CatalogPlugin;
+#[derive(Default)]
+pub struct CatalogPlugin {
+    handle: CatalogHandle,
+}
+
+impl CatalogPlugin {
+    /// The catalog, offering itself to other plugins through `handle` once started.
+    pub fn with_handle(handle: CatalogHandle) -> Self {
+        CatalogPlugin { handle }
+    }
+}
 
 #[async_trait::async_trait]
 impl Plugin for CatalogPlugin {
@@ -54,6 +65,7 @@ impl Plugin for CatalogPlugin {
             cx.user_data.clone(),
             engine.clone(),
         )));
+        self.handle.fill(CatalogService::new(engine.clone(), index.clone()));
         for item in crate::pages::nav_items() {
             registrar.nav_item(item);
         }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use portico_config::Config;
-use portico_store::{CatalogStore, UserDataStore};
+use portico_store::{CatalogStore, TaskStore, UserDataStore};
 pub use portico_web::{EntityCard, EntityTab, NavItem};
 use tokio::sync::watch;
 
@@ -72,6 +72,8 @@ pub struct PluginContext {
     pub catalog_store: Arc<dyn CatalogStore>,
     /// Per-user data (starred entities), in the same database as the catalog.
     pub user_data: Arc<dyn UserDataStore>,
+    /// Software-template tasks and their event logs, in the same database.
+    pub task_store: Arc<dyn TaskStore>,
     pub shutdown: Shutdown,
 }
 

@@ -1,6 +1,6 @@
 //! The [`Reader`]: file and url reads within a size cap, a time cap and the allow-list.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use url::Url;
@@ -36,7 +36,8 @@ impl ReadError {
 pub struct ReadLimits {
     /// Largest file or response body read, in bytes.
     pub max_bytes: u64,
-    /// How long a url read may take, from connecting to the last byte.
+    /// How long a url read may take, from connecting to the last byte (for `file:` urls, the
+    /// whole git read).
     pub timeout: Duration,
 }
 
@@ -45,6 +46,8 @@ pub struct ReadLimits {
 pub struct Reader {
     http: reqwest::Client,
     allow: Vec<ReadingAllow>,
+    /// Folders whose git repositories `file:` urls may read (`backend.reading.localGit`).
+    local_git: Vec<PathBuf>,
     limits: ReadLimits,
 }
 
@@ -70,7 +73,13 @@ impl Reader {
             .redirect(redirect)
             .build()
             .unwrap_or_default();
-        Reader { http, allow, limits }
+        Reader { http, allow, local_git: Vec::new(), limits }
+    }
+
+    /// The same reader, also reading `file:` urls from git repositories inside `roots` (see
+    /// [`crate::local_git_roots`]); without roots every `file:` url is refused.
+    pub fn with_local_git(self, roots: Vec<PathBuf>) -> Reader {
+        Reader { local_git: roots, ..self }
     }
 
     /// The limits every read of this reader keeps.
@@ -116,11 +125,17 @@ impl Reader {
         self.read_file(&resolved).await
     }
 
-    /// Fetches a url from an allowed host, streaming so an oversized body is cut off early.
+    /// Fetches an http(s) url from an allowed host, streaming so an oversized body is cut off
+    /// early, or reads a `file:` url from a git repository inside the local git roots (see
+    /// [`Reader::with_local_git`]).
     pub async fn read_url(&self, url: &Url) -> Result<Vec<u8>, ReadError> {
         let max_bytes = self.limits.max_bytes;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ReadError::NotAllowed(format!("{url} is not an http(s) url")));
+        match url.scheme() {
+            "http" | "https" => {}
+            "file" => {
+                return crate::local_git::read(&self.local_git, url, max_bytes, self.limits.timeout).await;
+            }
+            _ => return Err(ReadError::NotAllowed(format!("{url} is not an http(s) or file url"))),
         }
         if !host_allowed(&self.allow, url) {
             return Err(ReadError::NotAllowed(format!(

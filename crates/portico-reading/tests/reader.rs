@@ -88,11 +88,13 @@ async fn urls_are_read_from_allowed_hosts_only() {
         ))
     );
 
-    let file_url = Url::parse("file:///etc/passwd").unwrap();
+    let ftp_url = Url::parse("ftp://127.0.0.1/a.yaml").unwrap();
     assert_eq!(
-        reader.read_url(&file_url).await.unwrap_err().to_string(),
-        "file:///etc/passwd is not an http(s) url"
+        reader.read_url(&ftp_url).await.unwrap_err().to_string(),
+        "ftp://127.0.0.1/a.yaml is not an http(s) or file url"
     );
+    let file_url = Url::parse("file:///etc/passwd").unwrap();
+    assert!(matches!(reader.read_url(&file_url).await.unwrap_err(), ReadError::NotAllowed(_)));
 }
 
 #[tokio::test]

@@ -68,6 +68,8 @@ pub struct TaskSpec {
     pub user: Option<TaskUser>,
     /// Where the template came from.
     pub template_info: TemplateInfo,
+    /// The template entity's `metadata` (`templateInfo.entity.metadata` of the stored spec).
+    pub template_metadata: Value,
     secrets: Secrets,
 }
 
@@ -81,6 +83,7 @@ impl std::fmt::Debug for TaskSpec {
             .field("parameters", &self.parameters)
             .field("user", &self.user)
             .field("template_info", &self.template_info)
+            .field("template_metadata", &self.template_metadata)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -122,6 +125,89 @@ impl TaskSpec {
                 entity_ref: name.map(|name| format!("template:{namespace}/{name}")),
                 base_url: None,
             },
+            template_metadata: metadata.cloned().unwrap_or_else(|| json!({})),
+            secrets: Secrets::new(),
+        })
+    }
+
+    /// The spec as Backstage stores it (`TaskSpec` JSON): `apiVersion`, `parameters`, the
+    /// steps with their defaulted ids and names, `output`, `templateInfo` and `user`. Secrets
+    /// are never part of it.
+    pub fn to_json(&self) -> Value {
+        let steps: Vec<Value> = self
+            .steps
+            .iter()
+            .map(|step| {
+                let mut object = Map::new();
+                object.insert("id".into(), json!(step.id));
+                object.insert("name".into(), json!(step.name));
+                object.insert("action".into(), json!(step.action));
+                if !step.input.is_null() {
+                    object.insert("input".into(), step.input.clone());
+                }
+                if let Some(condition) = &step.condition {
+                    object.insert("if".into(), condition.clone());
+                }
+                if let Some(each) = &step.each {
+                    object.insert("each".into(), each.clone());
+                }
+                Value::Object(object)
+            })
+            .collect();
+        let mut template_info = Map::new();
+        if let Some(entity_ref) = &self.template_info.entity_ref {
+            template_info.insert("entityRef".into(), json!(entity_ref));
+        }
+        if let Some(base_url) = &self.template_info.base_url {
+            template_info.insert("baseUrl".into(), json!(base_url));
+        }
+        template_info.insert("entity".into(), json!({"metadata": self.template_metadata}));
+        let mut user = Map::new();
+        if let Some(task_user) = &self.user {
+            if let Some(entity) = &task_user.entity {
+                user.insert("entity".into(), entity.clone());
+            }
+            user.insert("ref".into(), json!(task_user.entity_ref));
+        }
+        json!({
+            "apiVersion": TEMPLATE_API_VERSION,
+            "parameters": self.parameters,
+            "steps": steps,
+            "output": self.output,
+            "templateInfo": template_info,
+            "user": user,
+        })
+    }
+
+    /// The spec of task `task_id` from its stored JSON (see [`TaskSpec::to_json`]).
+    pub fn from_json(task_id: impl Into<String>, spec: &Value) -> Result<TaskSpec, SpecError> {
+        let Some(raw_steps) = spec.get("steps").and_then(Value::as_array) else {
+            return Err(SpecError::InvalidSteps("The task spec has no steps list".to_owned()));
+        };
+        let steps = raw_steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| parse_step(index, step))
+            .collect::<Result<_, _>>()?;
+        let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+        let info = spec.get("templateInfo");
+        let user = spec.get("user").and_then(|user| {
+            Some(TaskUser { entity_ref: text(user.get("ref"))?, entity: user.get("entity").cloned() })
+        });
+        Ok(TaskSpec {
+            task_id: task_id.into(),
+            steps,
+            output: spec.get("output").cloned().unwrap_or_else(|| json!({})),
+            parameters: spec.get("parameters").cloned().unwrap_or_else(|| json!({})),
+            user,
+            template_info: TemplateInfo {
+                entity_ref: text(info.and_then(|i| i.get("entityRef"))),
+                base_url: text(info.and_then(|i| i.get("baseUrl"))),
+            },
+            template_metadata: info
+                .and_then(|i| i.pointer("/entity/metadata"))
+                .cloned()
+                .unwrap_or_else(|| json!({})),
             secrets: Secrets::new(),
         })
     }

@@ -672,6 +672,6 @@ mod tests {
             }
             seen += 1;
         }
-        assert_eq!(seen, 5);
+        assert_eq!(seen, 6);
     }
 }

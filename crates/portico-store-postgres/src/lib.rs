@@ -21,6 +21,7 @@
 
 mod catalog;
 mod migrate;
+mod tasks;
 mod user_data;
 
 use std::time::Duration;

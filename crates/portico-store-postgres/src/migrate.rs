@@ -14,6 +14,11 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "0001_catalog", sql: include_str!("../migrations/0001_catalog.sql") },
     Migration { version: 2, name: "0002_user_data", sql: include_str!("../migrations/0002_user_data.sql") },
+    Migration {
+        version: 3,
+        name: "0003_scaffolder_tasks",
+        sql: include_str!("../migrations/0003_scaffolder_tasks.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serializes migrations across replicas ("portico" in ASCII).

@@ -23,6 +23,7 @@
 
 mod catalog;
 mod migrate;
+mod tasks;
 mod user_data;
 
 use std::path::Path;

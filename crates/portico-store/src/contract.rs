@@ -1,6 +1,8 @@
-//! The contract every [`crate::CatalogStore`] implementation must pass.
+//! The contracts every [`crate::CatalogStore`], [`crate::UserDataStore`] and
+//! [`crate::TaskStore`] implementation must pass.
 //!
-//! Backends call [`run_catalog_contract`] from their own tests with a fresh store factory.
+//! Backends call [`run_catalog_contract`], [`run_user_data_contract`] and [`run_task_contract`]
+//! from their own tests with a fresh store factory.
 //! Each scenario gets its own store, so scenarios cannot influence each other. Failures panic
 //! with a message naming the scenario and the broken expectation.
 
@@ -9,8 +11,9 @@ use std::future::Future;
 use serde_json::{Value, json};
 
 use crate::{
-    CatalogStore, Conflict, FinalChange, FinalWrite, LocationRecord, Parent, ProcessingOutcome,
-    ProcessingResult, RelationRow, StoreError, UnprocessedEntity, UserDataStore,
+    CatalogStore, Conflict, FinalChange, FinalWrite, LocationRecord, NewTask, Parent, ProcessingOutcome,
+    ProcessingResult, RelationRow, StoreError, StoreResult, TaskEventRecord, TaskEventType, TaskOrderField,
+    TaskQuery, TaskRecord, TaskStatus, TaskStore, UnprocessedEntity, UserDataStore,
 };
 
 /// Runs the per-user data scenario against a store returned by `make_store`.
@@ -980,4 +983,583 @@ async fn schedule_now<S: CatalogStore>(store: &S) {
     assert_eq!(due[0].result_hash, None, "schedule: the result hash is cleared");
     assert_eq!(store.parents_of("component:default/none").await.expect("parents"), Vec::new());
     assert_eq!(store.entity_id_of("component:default/none").await.expect("id"), None);
+}
+
+// ----- scaffolder tasks
+
+/// Runs every scenario of the task contract, each against a store returned by `make_store`.
+///
+/// Stores are `Clone` so that the concurrency scenario can claim from several tasks at once
+/// through clones sharing one database.
+pub async fn run_task_contract<S, F, Fut>(make_store: F)
+where
+    S: TaskStore + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    create_and_get(&make_store().await).await;
+    claim_in_creation_order(&make_store().await).await;
+    concurrent_claims(make_store().await).await;
+    heartbeat(&make_store().await).await;
+    complete(&make_store().await).await;
+    complete_only_processing(&make_store().await).await;
+    forget_secrets_and_state(&make_store().await).await;
+    reopen(&make_store().await).await;
+    stale_tasks(&make_store().await).await;
+    missing_tasks(&make_store().await).await;
+    events(&make_store().await).await;
+    events_after(&make_store().await).await;
+    list_filters_and_pages(&make_store().await).await;
+    list_order(&make_store().await).await;
+}
+
+fn new_task(id: &str, created_by: Option<&str>, secrets: Option<Value>) -> NewTask {
+    NewTask {
+        id: id.to_owned(),
+        spec: json!({
+            "apiVersion": "scaffolder.backstage.io/v1beta3",
+            "steps": [{
+                "id": "fetch",
+                "action": "fetch:template",
+                "input": { "z": 1, "a": [true, null, 2.5] }
+            }],
+            "output": {},
+            "parameters": { "zeta": "last key first", "alpha": "ü ✓" },
+            "templateInfo": { "entityRef": "template:default/demo" }
+        }),
+        created_by: created_by.map(str::to_owned),
+        secrets,
+    }
+}
+
+/// Creates tasks one after the other with distinct creation times (creation time has
+/// millisecond resolution), so their order by creation time is the order of `ids`.
+async fn create_in_order(store: &impl TaskStore, ids: &[&str], created_by: Option<&str>) {
+    for id in ids {
+        store.create_task(new_task(id, created_by, None)).await.expect("create task");
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+}
+
+async fn stored_task(store: &impl TaskStore, id: &str) -> TaskRecord {
+    store.task(id).await.expect("task").unwrap_or_else(|| panic!("task {id} exists"))
+}
+
+async fn claimed(store: &impl TaskStore) -> Option<String> {
+    store.claim_task().await.expect("claim").map(|task| task.id)
+}
+
+fn event_ids(events: &[TaskEventRecord]) -> Vec<i64> {
+    events.iter().map(|event| event.id).collect()
+}
+
+fn messages(events: &[TaskEventRecord]) -> Vec<&str> {
+    events.iter().map(|event| event.body["message"].as_str().unwrap_or("<no message>")).collect()
+}
+
+#[track_caller]
+fn assert_conflict<T: std::fmt::Debug>(result: StoreResult<T>, message: &str) {
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{message}: expected a conflict, got {result:?}");
+}
+
+fn listed_ids(listed: &(Vec<TaskRecord>, u64)) -> Vec<&str> {
+    listed.0.iter().map(|task| task.id.as_str()).collect()
+}
+
+async fn create_and_get(store: &impl TaskStore) {
+    assert_eq!(store.task("t1").await.expect("task"), None, "create: no task before creation");
+    let secrets = json!({ "backstageToken": "token", "NPM_TOKEN": "npm" });
+    let task = new_task("t1", Some("user:default/jane"), Some(secrets.clone()));
+    let before = crate::now_millis();
+    store.create_task(task.clone()).await.expect("create");
+    let after = crate::now_millis();
+
+    let stored = stored_task(store, "t1").await;
+    assert_eq!(stored.id, "t1");
+    assert_eq!(stored.status, TaskStatus::Open, "create: a new task is open");
+    assert!(
+        (before..=after).contains(&stored.created_at),
+        "create: created_at {} is the time of creation ({before}..={after})",
+        stored.created_at
+    );
+    assert_eq!(stored.last_heartbeat_at, None, "create: no heartbeat before a claim");
+    assert_eq!(stored.created_by.as_deref(), Some("user:default/jane"));
+    assert_eq!(stored.secrets, Some(secrets), "create: secrets are kept until the claim");
+    assert_eq!(stored.state, None, "create: no state yet");
+    assert_eq!(
+        serde_json::to_string(&stored.spec).expect("spec"),
+        serde_json::to_string(&task.spec).expect("spec"),
+        "create: the spec round-trips with its key order"
+    );
+
+    store.create_task(new_task("t2", None, None)).await.expect("create without creator or secrets");
+    let anonymous = stored_task(store, "t2").await;
+    assert_eq!(
+        (anonymous.created_by, anonymous.secrets),
+        (None, None),
+        "create: optional columns stay empty"
+    );
+    assert_conflict(store.create_task(new_task("t1", None, None)).await, "create: a task id is unique");
+    assert_eq!(stored_task(store, "t1").await.created_by.as_deref(), Some("user:default/jane"));
+}
+
+async fn claim_in_creation_order(store: &impl TaskStore) {
+    assert_eq!(store.claim_task().await.expect("claim"), None, "claim: nothing to claim in an empty store");
+    store
+        .create_task(new_task("first", Some("user:default/jane"), Some(json!({ "token": "s" }))))
+        .await
+        .expect("create");
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    create_in_order(store, &["second", "third"], None).await;
+
+    let before = crate::now_millis();
+    let task = store.claim_task().await.expect("claim").expect("a task to claim");
+    let after = crate::now_millis();
+    assert_eq!(task.id, "first", "claim: the oldest open task first");
+    assert_eq!(task.status, TaskStatus::Processing, "claim: the claimed task is processing");
+    assert_eq!(task.secrets, Some(json!({ "token": "s" })), "claim: the claim returns the secrets");
+    let heartbeat = task.last_heartbeat_at.expect("claim: a claimed task has a heartbeat");
+    assert!((before..=after).contains(&heartbeat), "claim: the heartbeat is the time of the claim");
+    assert_eq!(stored_task(store, "first").await, task, "claim: the claim is stored as returned");
+
+    assert_eq!(claimed(store).await.as_deref(), Some("second"), "claim: FIFO");
+    assert_eq!(claimed(store).await.as_deref(), Some("third"), "claim: FIFO");
+    assert_eq!(claimed(store).await, None, "claim: processing tasks are not claimed again");
+    store.complete_task("first", TaskStatus::Failed, json!({ "message": "failed" })).await.expect("complete");
+    assert_eq!(claimed(store).await, None, "claim: finished tasks are not claimed");
+}
+
+async fn concurrent_claims<S: TaskStore + Clone>(store: S) {
+    let ids: Vec<String> = (0..6).map(|n| format!("task-{n}")).collect();
+    for id in &ids {
+        store.create_task(new_task(id, None, None)).await.expect("create");
+    }
+    let mut claims = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        claims.spawn(async move { store.claim_task().await.expect("claim").map(|task| task.id) });
+    }
+    let mut won = Vec::new();
+    while let Some(claim) = claims.join_next().await {
+        won.extend(claim.expect("claim task"));
+    }
+    assert!(!won.is_empty(), "concurrent claims: some claim got a task");
+    // A claim may skip a task another claim holds at that moment; what it skipped stays open.
+    while let Some(id) = claimed(&store).await {
+        won.push(id);
+    }
+    won.sort();
+    assert_eq!(won, ids, "concurrent claims: every task is claimed exactly once");
+}
+
+async fn heartbeat(store: &impl TaskStore) {
+    create_in_order(store, &["t"], None).await;
+    assert_conflict(store.heartbeat_task("t").await, "heartbeat: an open task has no heartbeat");
+    assert_eq!(stored_task(store, "t").await.last_heartbeat_at, None, "heartbeat: refused, nothing written");
+    let claimed_at =
+        store.claim_task().await.expect("claim").expect("task").last_heartbeat_at.expect("heartbeat");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store.heartbeat_task("t").await.expect("heartbeat of a processing task");
+    let beat = stored_task(store, "t").await.last_heartbeat_at.expect("heartbeat");
+    assert!(beat > claimed_at, "heartbeat: the heartbeat moves forward ({claimed_at} -> {beat})");
+    assert_eq!(stored_task(store, "t").await.status, TaskStatus::Processing, "heartbeat: status unchanged");
+
+    store.complete_task("t", TaskStatus::Completed, json!({ "message": "done" })).await.expect("complete");
+    assert_conflict(store.heartbeat_task("t").await, "heartbeat: a completed task has no heartbeat");
+    assert_eq!(
+        stored_task(store, "t").await.last_heartbeat_at,
+        Some(beat),
+        "heartbeat: refused, nothing written"
+    );
+}
+
+async fn complete(store: &impl TaskStore) {
+    store.create_task(new_task("ok", None, Some(json!({ "token": "s" })))).await.expect("create");
+    store.create_task(new_task("ko", None, Some(json!({ "token": "s" })))).await.expect("create");
+    claimed(store).await.expect("claim");
+    claimed(store).await.expect("claim");
+    store.append_task_event("ok", TaskEventType::Log, json!({ "message": "step" })).await.expect("append");
+
+    let output = json!({ "message": "Run completed with status: completed", "output": { "z": 1, "a": 2 } });
+    let before = crate::now_millis();
+    store.complete_task("ok", TaskStatus::Completed, output.clone()).await.expect("complete");
+    let after = crate::now_millis();
+    let done = stored_task(store, "ok").await;
+    assert_eq!(done.status, TaskStatus::Completed, "complete: status set");
+    assert_eq!(done.secrets, None, "complete: secrets removed");
+    let events = store.task_events("ok", None).await.expect("events");
+    assert_eq!(events.len(), 2, "complete: exactly one event appended");
+    let completion = &events[1];
+    assert_eq!(completion.event_type, TaskEventType::Completion, "complete: a completion event");
+    assert_eq!(completion.task_id, "ok");
+    assert_eq!(
+        serde_json::to_string(&completion.body).expect("body"),
+        serde_json::to_string(&output).expect("body"),
+        "complete: the body round-trips with its key order"
+    );
+    assert!((before..=after).contains(&completion.created_at), "complete: the event is stamped now");
+
+    let error = json!({
+        "message": "Run completed with status: failed",
+        "error": { "name": "Error", "message": "x" }
+    });
+    store.complete_task("ko", TaskStatus::Failed, error.clone()).await.expect("fail");
+    let failed = stored_task(store, "ko").await;
+    assert_eq!(
+        (failed.status, failed.secrets),
+        (TaskStatus::Failed, None),
+        "complete: failed, secrets removed"
+    );
+    let events = store.task_events("ko", None).await.expect("events");
+    assert_eq!(events.len(), 1, "complete: one completion event for the failed task");
+    assert_eq!((events[0].event_type, &events[0].body), (TaskEventType::Completion, &error));
+}
+
+async fn complete_only_processing(store: &impl TaskStore) {
+    store.create_task(new_task("t", None, Some(json!({ "token": "s" })))).await.expect("create");
+    let body = json!({ "message": "Run completed with status: completed" });
+    assert_conflict(
+        store.complete_task("t", TaskStatus::Completed, body.clone()).await,
+        "complete: not when open",
+    );
+    let open = stored_task(store, "t").await;
+    assert_eq!(
+        (open.status, open.secrets),
+        (TaskStatus::Open, Some(json!({ "token": "s" }))),
+        "complete: refused"
+    );
+    assert!(store.task_events("t", None).await.expect("events").is_empty(), "complete: refused, no event");
+
+    claimed(store).await.expect("claim");
+    assert_conflict(
+        store.complete_task("t", TaskStatus::Open, body.clone()).await,
+        "complete: only with a final status",
+    );
+    assert_eq!(
+        stored_task(store, "t").await.status,
+        TaskStatus::Processing,
+        "complete: bad status, unchanged"
+    );
+    store.complete_task("t", TaskStatus::Completed, body.clone()).await.expect("complete");
+    assert_conflict(
+        store.complete_task("t", TaskStatus::Failed, body).await,
+        "complete: not twice (a completed task is not processing)",
+    );
+    assert_eq!(stored_task(store, "t").await.status, TaskStatus::Completed, "complete: the first end stays");
+    assert_eq!(
+        store.task_events("t", None).await.expect("events").len(),
+        1,
+        "complete: one completion event"
+    );
+}
+
+async fn forget_secrets_and_state(store: &impl TaskStore) {
+    store.create_task(new_task("t", None, Some(json!({ "token": "s" })))).await.expect("create");
+    store.create_task(new_task("other", None, Some(json!({ "token": "o" })))).await.expect("create");
+    store.forget_secrets("t").await.expect("forget secrets");
+    assert_eq!(stored_task(store, "t").await.secrets, None, "secrets: forgotten");
+    assert_eq!(
+        stored_task(store, "other").await.secrets,
+        Some(json!({ "token": "o" })),
+        "secrets: others kept"
+    );
+
+    let state = json!({ "checkpoints": { "z": { "status": "success", "value": [1, "b"] }, "a": {} } });
+    store.save_task_state("t", state.clone()).await.expect("save state");
+    let saved = stored_task(store, "t").await.state.expect("state: saved");
+    assert_eq!(
+        serde_json::to_string(&saved).expect("state"),
+        serde_json::to_string(&state).expect("state"),
+        "state: round-trips with its key order"
+    );
+    store.save_task_state("t", json!({ "checkpoints": {} })).await.expect("save state again");
+    assert_eq!(stored_task(store, "t").await.state, Some(json!({ "checkpoints": {} })), "state: replaced");
+    assert_eq!(stored_task(store, "other").await.state, None, "state: others untouched");
+}
+
+async fn reopen(store: &impl TaskStore) {
+    store.create_task(new_task("t", None, Some(json!({ "token": "old" })))).await.expect("create");
+    claimed(store).await.expect("claim");
+    store.forget_secrets("t").await.expect("forget");
+    store
+        .complete_task("t", TaskStatus::Failed, json!({ "message": "Run completed with status: failed" }))
+        .await
+        .expect("fail");
+
+    let before = crate::now_millis();
+    store
+        .reopen_task("t", Some(json!({ "token": "new" })), json!({ "recoverStrategy": "none" }))
+        .await
+        .expect("reopen");
+    let after = crate::now_millis();
+    let reopened = stored_task(store, "t").await;
+    assert_eq!(reopened.status, TaskStatus::Open, "reopen: open again");
+    assert_eq!(reopened.secrets, Some(json!({ "token": "new" })), "reopen: the new secrets");
+    let beat = reopened.last_heartbeat_at.expect("reopen: a fresh heartbeat");
+    assert!((before..=after).contains(&beat), "reopen: the heartbeat is the time of reopening");
+    let events = store.task_events("t", None).await.expect("events");
+    let types: Vec<TaskEventType> = events.iter().map(|event| event.event_type).collect();
+    assert_eq!(types, [TaskEventType::Completion, TaskEventType::Recovered], "reopen: a recovered event");
+    assert_eq!(events[1].body, json!({ "recoverStrategy": "none" }));
+
+    let again = store.claim_task().await.expect("claim").expect("reopened task is claimed again");
+    assert_eq!((again.id.as_str(), again.secrets), ("t", Some(json!({ "token": "new" }))));
+    store.reopen_task("t", None, json!({ "recoverStrategy": "startOver" })).await.expect("reopen processing");
+    assert_eq!(stored_task(store, "t").await.secrets, None, "reopen: without secrets there are none");
+}
+
+async fn stale_tasks(store: &impl TaskStore) {
+    create_in_order(store, &["stale", "fresh", "done", "open"], None).await;
+    for id in ["stale", "fresh", "done", "open"] {
+        assert_eq!(claimed(store).await.as_deref(), Some(id), "stale: claim");
+    }
+    store.complete_task("done", TaskStatus::Completed, json!({})).await.expect("complete");
+    store.reopen_task("open", None, json!({})).await.expect("reopen");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let cutoff = crate::now_millis();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store.heartbeat_task("fresh").await.expect("heartbeat");
+
+    let stale = store.stale_tasks(cutoff).await.expect("stale");
+    let ids: Vec<&str> = stale.iter().map(|task| task.id.as_str()).collect();
+    assert_eq!(ids, ["stale"], "stale: only processing tasks whose heartbeat is older than the time");
+    assert_eq!(stale[0], stored_task(store, "stale").await, "stale: whole records");
+    let all = store.stale_tasks(crate::now_millis() + 60_000).await.expect("stale");
+    let mut ids: Vec<&str> = all.iter().map(|task| task.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["fresh", "stale"], "stale: every processing task is older than the future");
+    assert!(store.stale_tasks(0).await.expect("stale").is_empty(), "stale: nothing older than the epoch");
+}
+
+async fn missing_tasks(store: &impl TaskStore) {
+    let body = json!({ "message": "x" });
+    assert_conflict(store.heartbeat_task("missing").await, "missing: heartbeat");
+    assert_conflict(
+        store.complete_task("missing", TaskStatus::Completed, body.clone()).await,
+        "missing: complete",
+    );
+    assert_conflict(store.reopen_task("missing", None, body.clone()).await, "missing: reopen");
+    assert_conflict(store.forget_secrets("missing").await, "missing: forget secrets");
+    assert_conflict(store.save_task_state("missing", body.clone()).await, "missing: save state");
+    assert_conflict(store.append_task_event("missing", TaskEventType::Log, body).await, "missing: append");
+    assert!(store.task_events("missing", None).await.expect("events").is_empty(), "missing: no events");
+    assert_eq!(
+        store.list_tasks(&TaskQuery::default()).await.expect("list"),
+        (Vec::new(), 0),
+        "missing: none"
+    );
+}
+
+async fn events(store: &impl TaskStore) {
+    create_in_order(store, &["a", "b"], None).await;
+    assert!(store.task_events("a", None).await.expect("events").is_empty(), "events: none at first");
+    let first =
+        store.append_task_event("a", TaskEventType::Log, json!({ "message": "a 1" })).await.expect("a 1");
+    let other =
+        store.append_task_event("b", TaskEventType::Log, json!({ "message": "b 1" })).await.expect("b 1");
+    let body =
+        json!({ "message": "a 2", "stepId": "fetch", "status": "processing", "meta": { "z": 1, "a": 2 } });
+    let second = store.append_task_event("a", TaskEventType::Log, body.clone()).await.expect("a 2");
+    let cancel =
+        json!({ "message": "Step fetch has been cancelled.", "stepId": "fetch", "status": "cancelled" });
+    let third = store.append_task_event("a", TaskEventType::Cancelled, cancel).await.expect("a 3");
+    assert!(
+        first < other && other < second && second < third,
+        "events: one increasing id sequence over all tasks"
+    );
+
+    let before = crate::now_millis();
+    let events = store.task_events("a", None).await.expect("events");
+    assert_eq!(event_ids(&events), [first, second, third], "events: only the task's own, in id order");
+    assert_eq!(messages(&events), ["a 1", "a 2", "Step fetch has been cancelled."]);
+    assert!(events.iter().all(|event| event.task_id == "a" && event.created_at <= before));
+    assert_eq!(
+        events.iter().map(|event| event.event_type).collect::<Vec<_>>(),
+        [TaskEventType::Log, TaskEventType::Log, TaskEventType::Cancelled]
+    );
+    assert_eq!(
+        serde_json::to_string(&events[1].body).expect("body"),
+        serde_json::to_string(&body).expect("body"),
+        "events: bodies round-trip with their key order"
+    );
+    assert_eq!(event_ids(&store.task_events("b", None).await.expect("events")), [other], "events: no leaks");
+}
+
+async fn events_after(store: &impl TaskStore) {
+    create_in_order(store, &["t", "other"], None).await;
+    claimed(store).await.expect("claim");
+    claimed(store).await.expect("claim other");
+    let mut ids = Vec::new();
+    for message in ["log 1", "log 2", "log 3"] {
+        ids.push(
+            store
+                .append_task_event("t", TaskEventType::Log, json!({ "message": message }))
+                .await
+                .expect("log"),
+        );
+    }
+    store
+        .complete_task(
+            "t",
+            TaskStatus::Completed,
+            json!({ "message": "Run completed with status: completed" }),
+        )
+        .await
+        .expect("complete");
+    store
+        .complete_task("other", TaskStatus::Completed, json!({ "message": "other completed" }))
+        .await
+        .expect("complete other");
+
+    let later = store.task_events("t", Some(ids[1])).await.expect("events");
+    assert_eq!(
+        messages(&later),
+        ["log 3", "Run completed with status: completed"],
+        "after: later events plus the completion"
+    );
+    let completion_id = later[1].id;
+    let at_end = store.task_events("t", Some(completion_id)).await.expect("events");
+    assert_eq!(
+        messages(&at_end),
+        ["Run completed with status: completed"],
+        "after: the completion event whatever its id"
+    );
+    assert_eq!(at_end[0].event_type, TaskEventType::Completion);
+    assert_eq!(
+        messages(&store.task_events("t", Some(0)).await.expect("events")),
+        ["log 1", "log 2", "log 3", "Run completed with status: completed"],
+        "after 0: everything"
+    );
+    assert_eq!(
+        messages(&store.task_events("t", Some(i64::MAX)).await.expect("events")),
+        ["Run completed with status: completed"],
+        "after the last id: only the completion; never another task's"
+    );
+}
+
+async fn list_filters_and_pages(store: &impl TaskStore) {
+    let (jane, joe) = ("user:default/jane", "user:default/joe");
+    create_in_order(store, &["j1", "j2"], Some(jane)).await;
+    create_in_order(store, &["o1"], Some(joe)).await;
+    create_in_order(store, &["n1"], None).await;
+    create_in_order(store, &["j3"], Some(jane)).await;
+    claimed(store).await.expect("claim j1");
+    claimed(store).await.expect("claim j2");
+    store.complete_task("j2", TaskStatus::Failed, json!({})).await.expect("fail j2");
+
+    let all = store.list_tasks(&TaskQuery::default()).await.expect("list");
+    assert_eq!(listed_ids(&all), ["j3", "n1", "o1", "j2", "j1"], "list: newest first by default");
+    assert_eq!(all.1, 5, "list: total");
+    assert_eq!(all.0[4], stored_task(store, "j1").await, "list: whole records, as `task` returns them");
+
+    let query = TaskQuery { created_by: vec![jane.to_owned()], ..TaskQuery::default() };
+    let mine = store.list_tasks(&query).await.expect("list");
+    assert_eq!((listed_ids(&mine), mine.1), (vec!["j3", "j2", "j1"], 3), "list: created by one user");
+    let query = TaskQuery { created_by: vec![jane.to_owned(), joe.to_owned()], ..TaskQuery::default() };
+    let ours = store.list_tasks(&query).await.expect("list");
+    assert_eq!(
+        (listed_ids(&ours), ours.1),
+        (vec!["j3", "o1", "j2", "j1"], 4),
+        "list: created by any of the users"
+    );
+    let query = TaskQuery { created_by: vec!["user:default/nobody".to_owned()], ..TaskQuery::default() };
+    assert_eq!(store.list_tasks(&query).await.expect("list"), (Vec::new(), 0), "list: nobody's tasks");
+
+    let query = TaskQuery { status: vec![TaskStatus::Open], ..TaskQuery::default() };
+    let open = store.list_tasks(&query).await.expect("list");
+    assert_eq!((listed_ids(&open), open.1), (vec!["j3", "n1", "o1"], 3), "list: by status");
+    let query =
+        TaskQuery { status: vec![TaskStatus::Processing, TaskStatus::Failed], ..TaskQuery::default() };
+    let busy = store.list_tasks(&query).await.expect("list");
+    assert_eq!((listed_ids(&busy), busy.1), (vec!["j2", "j1"], 2), "list: by any of the states");
+    let query = TaskQuery {
+        created_by: vec![jane.to_owned()],
+        status: vec![TaskStatus::Open, TaskStatus::Processing],
+        ..TaskQuery::default()
+    };
+    let both = store.list_tasks(&query).await.expect("list");
+    assert_eq!((listed_ids(&both), both.1), (vec!["j3", "j1"], 2), "list: both filters apply");
+
+    let query = TaskQuery { limit: Some(2), ..TaskQuery::default() };
+    let page = store.list_tasks(&query).await.expect("list");
+    assert_eq!((listed_ids(&page), page.1), (vec!["j3", "n1"], 5), "list: limit; the total ignores it");
+    let query = TaskQuery { limit: Some(2), offset: Some(2), ..TaskQuery::default() };
+    let page = store.list_tasks(&query).await.expect("list");
+    assert_eq!((listed_ids(&page), page.1), (vec!["o1", "j2"], 5), "list: limit and offset");
+    let query = TaskQuery { offset: Some(3), ..TaskQuery::default() };
+    let page = store.list_tasks(&query).await.expect("list");
+    assert_eq!((listed_ids(&page), page.1), (vec!["j2", "j1"], 5), "list: offset alone");
+    let query = TaskQuery { offset: Some(10), ..TaskQuery::default() };
+    assert_eq!(store.list_tasks(&query).await.expect("list"), (Vec::new(), 5), "list: past the end");
+    let query = TaskQuery { limit: Some(0), status: vec![TaskStatus::Open], ..TaskQuery::default() };
+    assert_eq!(store.list_tasks(&query).await.expect("list"), (Vec::new(), 3), "list: limit 0 counts only");
+}
+
+async fn list_order(store: &impl TaskStore) {
+    let (ann, bob) = ("user:default/ann", "user:default/bob");
+    create_in_order(store, &["b-old"], Some(bob)).await;
+    create_in_order(store, &["a-old"], Some(ann)).await;
+    create_in_order(store, &["none"], None).await;
+    create_in_order(store, &["b-new"], Some(bob)).await;
+    create_in_order(store, &["a-new"], Some(ann)).await;
+    claimed(store).await.expect("claim b-old");
+    claimed(store).await.expect("claim a-old");
+    store.complete_task("a-old", TaskStatus::Completed, json!({})).await.expect("complete");
+    // Statuses now: b-old processing, a-old completed, the rest open.
+
+    let ordered = |order: Vec<(TaskOrderField, bool)>| TaskQuery { order, ..TaskQuery::default() };
+    let list = |query: TaskQuery| async move { store.list_tasks(&query).await.expect("list") };
+
+    let oldest_first = list(ordered(vec![(TaskOrderField::CreatedAt, false)])).await;
+    assert_eq!(
+        listed_ids(&oldest_first),
+        ["b-old", "a-old", "none", "b-new", "a-new"],
+        "order: created_at asc"
+    );
+    let newest_first = list(ordered(vec![(TaskOrderField::CreatedAt, true)])).await;
+    assert_eq!(
+        listed_ids(&newest_first),
+        ["a-new", "b-new", "none", "a-old", "b-old"],
+        "order: created_at desc"
+    );
+
+    let by_status =
+        list(ordered(vec![(TaskOrderField::Status, false), (TaskOrderField::CreatedAt, false)])).await;
+    assert_eq!(
+        listed_ids(&by_status),
+        ["a-old", "none", "b-new", "a-new", "b-old"],
+        "order: status asc (completed < open < processing), then created_at"
+    );
+    let by_status =
+        list(ordered(vec![(TaskOrderField::Status, true), (TaskOrderField::CreatedAt, true)])).await;
+    assert_eq!(listed_ids(&by_status), ["b-old", "a-new", "b-new", "none", "a-old"], "order: status desc");
+
+    let by_creator =
+        list(ordered(vec![(TaskOrderField::CreatedBy, false), (TaskOrderField::CreatedAt, true)])).await;
+    assert_eq!(
+        listed_ids(&by_creator),
+        ["a-new", "a-old", "b-new", "b-old", "none"],
+        "order: created_by asc, tasks without a creator last"
+    );
+    let by_creator =
+        list(ordered(vec![(TaskOrderField::CreatedBy, true), (TaskOrderField::CreatedAt, false)])).await;
+    assert_eq!(
+        listed_ids(&by_creator),
+        ["none", "b-old", "b-new", "a-old", "a-new"],
+        "order: created_by desc, tasks without a creator first"
+    );
+
+    let query = TaskQuery {
+        status: vec![TaskStatus::Open],
+        order: vec![(TaskOrderField::CreatedBy, false), (TaskOrderField::CreatedAt, false)],
+        limit: Some(2),
+        offset: Some(1),
+        ..TaskQuery::default()
+    };
+    let page = list(query).await;
+    assert_eq!(
+        (listed_ids(&page), page.1),
+        (vec!["b-new", "none"], 3),
+        "order: applies before limit and offset"
+    );
 }

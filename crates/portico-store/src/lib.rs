@@ -7,15 +7,20 @@
 //! validating, building relations, stitching JSON) lives in the catalog plugin; the store only
 //! makes each batch of changes atomic and answers the lookups that logic needs.
 //!
-//! Per-user data (starred entities) has its own trait, [`UserDataStore`].
+//! Per-user data (starred entities) has its own trait, [`UserDataStore`], and so do the
+//! scaffolder's durable tasks, [`TaskStore`].
 //!
 //! Every implementation must pass [`contract`], which is run against SQLite and PostgreSQL.
 
 pub mod catalog;
 pub mod contract;
+mod tasks;
 mod user_data;
 
 pub use catalog::*;
+pub use tasks::{
+    NewTask, TaskEventRecord, TaskEventType, TaskOrderField, TaskQuery, TaskRecord, TaskStatus, TaskStore,
+};
 pub use user_data::UserDataStore;
 
 /// What can go wrong in a store.

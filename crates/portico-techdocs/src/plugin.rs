@@ -48,7 +48,8 @@ impl Plugin for TechDocsPlugin {
         let settings = TechDocsSettings::from_config(&cx.config).map_err(|e| fail(e.to_string()))?;
         let allow = portico_reading::reading_allow(&cx.config).map_err(|e| fail(e.to_string()))?;
         let limits = read_limits(&cx.config).map_err(|e| fail(e.to_string()))?;
-        let reader = Reader::new(allow, limits);
+        let local_git = portico_reading::local_git_roots(&cx.config).map_err(|e| fail(e.to_string()))?;
+        let reader = Reader::new(allow, limits).with_local_git(local_git);
         let docs = TechDocs::new(settings, cx.catalog_store.clone(), reader, self.search.clone())
             .map_err(|e| fail(format!("cannot use the docs folder: {e}")))?;
         tracing::info!(folder = %docs.publish_root().display(), "docs are published here");

@@ -103,7 +103,7 @@ pub fn resolve(entity: &Value) -> Result<DocsSource, String> {
                         .map_err(|e| format!("Invalid source location {location_target}: {e}"))?;
                     let relative =
                         if target.ends_with('/') { target.to_owned() } else { format!("{target}/") };
-                    base.join(&relative)
+                    portico_reading::join_url(&base, &relative)
                         .map(DocsSource::Url)
                         .map_err(|e| format!("Cannot resolve {target} against {base}: {e}"))
                 }
@@ -199,7 +199,7 @@ pub async fn fetch_url_site(reader: &Reader, base: &Url) -> Result<FetchedSite, 
     let mut site = FetchedSite::default();
     let mut config = None;
     for name in ["mkdocs.yaml", "mkdocs.yml"] {
-        let url = base.join(name).map_err(|e| e.to_string())?;
+        let url = portico_reading::join_url(base, name).map_err(|e| e.to_string())?;
         match reader.read_url(&url).await {
             Ok(bytes) => {
                 config = Some((name, bytes));
@@ -226,7 +226,7 @@ pub async fn fetch_url_site(reader: &Reader, base: &Url) -> Result<FetchedSite, 
     let docs_base = if docs_dir.is_empty() {
         base.clone()
     } else {
-        base.join(&format!("{docs_dir}/")).map_err(|e| e.to_string())?
+        portico_reading::join_url(base, &format!("{docs_dir}/")).map_err(|e| e.to_string())?
     };
 
     let mut queue: VecDeque<String> = VecDeque::new();
@@ -245,7 +245,7 @@ pub async fn fetch_url_site(reader: &Reader, base: &Url) -> Result<FetchedSite, 
             site.warnings.push(format!("more than {MAX_URL_FILES} files are linked; the rest was not read"));
             break;
         }
-        let url = docs_base.join(&relative).map_err(|e| e.to_string())?;
+        let url = portico_reading::join_url(&docs_base, &relative).map_err(|e| e.to_string())?;
         let bytes = match reader.read_url(&url).await {
             Ok(bytes) => bytes,
             Err(ReadError::NotFound(_)) => {

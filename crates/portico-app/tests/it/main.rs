@@ -8,6 +8,7 @@ mod catalog_ingest;
 mod pages_catalog;
 mod pages_entity;
 mod pages_search;
+mod scaffolder_api;
 mod search_api;
 mod support;
 mod techdocs;

@@ -4,4 +4,5 @@ pub mod openapi;
 pub mod predicate;
 pub mod query;
 pub mod read;
+pub mod service;
 pub mod write;

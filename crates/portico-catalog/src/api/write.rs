@@ -459,14 +459,19 @@ async fn analyze_location(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::input("Malformed request: location.target must be a string"))?;
     let kind = body.get("location").and_then(|l| l.get("type")).and_then(Value::as_str).unwrap_or("url");
-    if url::Url::parse(target).is_err() {
+    let Ok(parsed) = url::Url::parse(target) else {
         return Err(ApiError::input("The given location.target is not a URL"));
-    }
+    };
     let filename = body.get("catalogFilename").and_then(Value::as_str).unwrap_or("catalog-info.yaml");
-    let descriptor = if target.ends_with(".yaml") || target.ends_with(".yml") {
+    // The url's path decides, so that a query (`?ref=main` of a local repository) is kept.
+    let descriptor = if parsed.path().ends_with(".yaml") || parsed.path().ends_with(".yml") {
         target.to_owned()
     } else {
-        format!("{}/{filename}", target.trim_end_matches('/'))
+        let mut folder = parsed.clone();
+        folder.set_path(&format!("{}/", parsed.path().trim_end_matches('/')));
+        portico_reading::join_url(&folder, filename)
+            .map(String::from)
+            .map_err(|_| ApiError::input(format!("Cannot find {filename} beside {target}")))?
     };
     let existing = match api.engine.dry_run(kind, &descriptor).await {
         Ok(entities) => {

@@ -263,7 +263,7 @@ pub fn location_targets(entity: &Value, own: &Source) -> Result<(Vec<Source>, bo
                 crate::config::normalize_path(&joined).to_string_lossy().into_owned()
             }
             (SourceKind::Url, SourceKind::Url) => Url::parse(&own.target)
-                .and_then(|base| base.join(target))
+                .and_then(|base| portico_reading::join_url(&base, target))
                 .map(|u| u.to_string())
                 .unwrap_or_else(|_| target.to_owned()),
             _ => target.to_owned(),

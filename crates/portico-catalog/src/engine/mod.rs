@@ -88,7 +88,8 @@ struct Inner {
 
 impl Engine {
     pub fn new(store: Arc<dyn CatalogStore>, config: Arc<CatalogConfig>, changed: Arc<Notify>) -> Engine {
-        let reader = Reader::new(config.reading_allow.clone(), config.read_limits());
+        let reader = Reader::new(config.reading_allow.clone(), config.read_limits())
+            .with_local_git(config.local_git.clone());
         let watcher = watch::FileWatcher::new(config.watch_files);
         let providers_synced = std::sync::atomic::AtomicBool::new(false);
         Engine {

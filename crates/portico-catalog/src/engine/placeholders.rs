@@ -124,12 +124,14 @@ async fn resolve_one(
         }
         _ => match base.source.kind {
             SourceKind::Url => {
-                let joined = Url::parse(&base.source.target).and_then(|b| b.join(target)).map_err(|_| {
-                    SerializedError::input(format!(
-                        "Placeholder ${resolver} could not form a URL out of {} and {target}",
-                        base.source.target
-                    ))
-                })?;
+                let joined = Url::parse(&base.source.target)
+                    .and_then(|b| portico_reading::join_url(&b, target))
+                    .map_err(|_| {
+                        SerializedError::input(format!(
+                            "Placeholder ${resolver} could not form a URL out of {} and {target}",
+                            base.source.target
+                        ))
+                    })?;
                 Source { kind: SourceKind::Url, target: joined.to_string() }
             }
             SourceKind::File => {

@@ -1,3 +1,4 @@
+mod local_git;
 mod predicate_facets;
 mod predicate_query;
 mod read_entities;

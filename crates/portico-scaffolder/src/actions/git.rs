@@ -9,7 +9,7 @@
 //! environment: never in the URL, never on the command line, never in the log.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -161,10 +161,33 @@ const HARDENING: &[&str] = &[
 struct Git<'a> {
     git_dir: PathBuf,
     home: PathBuf,
-    work_tree: PathBuf,
+    /// The files to commit; `None` for commands without a work tree (`init --bare`).
+    work_tree: Option<PathBuf>,
     logger: &'a ActionLogger,
     cancel: &'a CancellationToken,
     timeout: Duration,
+}
+
+/// Creates the bare repository a local remote names when it does not exist yet, as a hosting
+/// service creates the repository a `publish:*` action pushes to.
+async fn create_bare_repository(path: &Path, branch: &str, git: &Git<'_>) -> Result<(), ActionError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|error| {
+            ActionError::Failed(format!("Could not create the folder {}: {error}", parent.display()))
+        })?;
+    }
+    let creator = Git {
+        git_dir: path.to_path_buf(),
+        home: git.home.clone(),
+        work_tree: None,
+        logger: git.logger,
+        cancel: git.cancel,
+        timeout: git.timeout,
+    };
+    let initial_branch = format!("--initial-branch={branch}");
+    creator.run(&args(["init", "--bare", "--quiet", "--template=", &initial_branch]), &[]).await?;
+    git.logger.info(format!("Created the bare repository {}", path.display()));
+    Ok(())
 }
 
 impl Git<'_> {
@@ -183,16 +206,18 @@ impl Git<'_> {
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_DIR", &self.git_dir)
-            .env("GIT_WORK_TREE", &self.work_tree)
             .env("LC_ALL", "C")
             .envs(env.iter().map(|(key, value)| (key, value)))
-            .current_dir(&self.work_tree)
+            .current_dir(self.work_tree.as_ref().unwrap_or(&self.home))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         for option in HARDENING {
             command.arg("-c").arg(option);
+        }
+        if let Some(work_tree) = &self.work_tree {
+            command.env("GIT_WORK_TREE", work_tree);
         }
         command.args(args);
         let child = command.spawn().map_err(|error| {
@@ -361,7 +386,7 @@ impl Action for PublishGitAction {
         let git = Git {
             git_dir: scratch.path().join("repository.git"),
             home,
-            work_tree: source,
+            work_tree: Some(source),
             logger: &ctx.logger,
             cancel: &ctx.cancel,
             timeout: self.config.git_timeout,
@@ -378,6 +403,11 @@ impl Action for PublishGitAction {
         git.run(&with_identity(&author_name, &author_email, &commit), &[]).await?;
         let commit_hash = git.run(&args(["rev-parse", "HEAD"]), &[]).await?.trim().to_owned();
 
+        if let Remote::Local(path) = &remote
+            && !path.exists()
+        {
+            create_bare_repository(path, &branch, &git).await?;
+        }
         let credentials = credential_env(&self.config, &remote, &ctx.logger);
         let mut push = args(["push", "--no-verify"]);
         push.push(remote.git_argument());

@@ -65,4 +65,12 @@ pub trait CatalogClient: Send + Sync {
         }
         Ok(entities)
     }
+
+    /// The entities matching a Backstage `catalogFilter` (`{kind: Group}` or a list of such
+    /// objects), at most `limit` — for the template list and the form's pickers.
+    async fn entities_matching(
+        &self,
+        catalog_filter: Option<&Value>,
+        limit: usize,
+    ) -> Result<Vec<Value>, CatalogError>;
 }

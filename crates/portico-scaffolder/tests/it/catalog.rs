@@ -50,6 +50,14 @@ impl CatalogClient for MemoryCatalog {
     ) -> Result<Option<Value>, CatalogError> {
         Ok(self.by_ref.get(entity_ref).cloned())
     }
+
+    async fn entities_matching(
+        &self,
+        _catalog_filter: Option<&Value>,
+        limit: usize,
+    ) -> Result<Vec<Value>, CatalogError> {
+        Ok(self.by_ref.values().take(limit).cloned().collect())
+    }
 }
 
 const CATALOG_INFO: &str = "https://git.example.com/acme/svc/tree/main/catalog-info.yaml";

@@ -102,6 +102,21 @@ async fn portico_publish_git_pushes_to_a_local_bare_repository() {
 }
 
 #[tokio::test]
+async fn portico_publish_git_creates_a_missing_local_repository() {
+    let h = Harness::new();
+    workspace_with_files(&h);
+    let remote = h.dir.path().join("repos/team/new-service.git");
+    let mut ctx = h.context(json!({"remoteUrl": remote.to_str().unwrap(), "defaultBranch": "main"}));
+    PublishGitAction::new(config()).handle(&mut ctx).await.unwrap();
+
+    assert_eq!(git(&remote, &["rev-parse", "--is-bare-repository"]), "true");
+    assert_eq!(git(&remote, &["symbolic-ref", "HEAD"]), "refs/heads/main");
+    let checkout = clone(&remote, "main");
+    assert_eq!(std::fs::read_to_string(checkout.join("README.md")).unwrap(), "# Demo\n");
+    assert!(h.log.text().contains("Created the bare repository"), "{}", h.log.text());
+}
+
+#[tokio::test]
 async fn portico_publish_git_defaults_and_source_path() {
     let h = Harness::new();
     h.workspace_file("app/index.js", "console.log('hi')\n");

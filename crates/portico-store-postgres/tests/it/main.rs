@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use portico_store::contract::{run_catalog_contract, run_user_data_contract};
+use portico_store::contract::{run_catalog_contract, run_task_contract, run_user_data_contract};
 use portico_store_postgres::PostgresStore;
 use sqlx::Executor;
 use sqlx::postgres::PgPoolOptions;
@@ -35,6 +35,25 @@ async fn store_in_schema(url: &str, schema: &str) -> PostgresStore {
     store
 }
 
+/// Names schemas for the scenarios of one test and drops them all when the test is done.
+#[derive(Default)]
+struct Schemas(Mutex<Vec<String>>);
+
+impl Schemas {
+    fn fresh(&self) -> String {
+        let schema = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
+        self.0.lock().expect("lock").push(schema.clone());
+        schema
+    }
+
+    async fn drop_all(self, url: &str) {
+        let admin = PgPoolOptions::new().max_connections(1).connect(url).await.expect("connect");
+        for schema in self.0.into_inner().expect("lock") {
+            admin.execute(format!("DROP SCHEMA {schema} CASCADE").as_str()).await.expect("drop schema");
+        }
+    }
+}
+
 #[tokio::test]
 async fn contract() {
     let Ok(url) = std::env::var(URL_VAR) else {
@@ -44,24 +63,35 @@ async fn contract() {
     let plain = PostgresStore::connect(&url).await.expect("connect by URL");
     sqlx::query("SELECT 1").execute(plain.pool()).await.expect("the connected pool works");
 
-    let schemas = Mutex::new(Vec::new());
+    let schemas = Schemas::default();
     run_catalog_contract(|| {
-        let schema = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
-        schemas.lock().expect("lock").push(schema.clone());
+        let schema = schemas.fresh();
         let url = url.clone();
         async move { store_in_schema(&url, &schema).await }
     })
     .await;
     run_user_data_contract(|| {
-        let schema = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
-        schemas.lock().expect("lock").push(schema.clone());
+        let schema = schemas.fresh();
         let url = url.clone();
         async move { store_in_schema(&url, &schema).await }
     })
     .await;
+    schemas.drop_all(&url).await;
+}
 
-    let admin = PgPoolOptions::new().max_connections(1).connect(&url).await.expect("connect");
-    for schema in schemas.into_inner().expect("lock") {
-        admin.execute(format!("DROP SCHEMA {schema} CASCADE").as_str()).await.expect("drop schema");
-    }
+/// Several worker threads, so that the contract's concurrent claims really overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn task_contract() {
+    let Ok(url) = std::env::var(URL_VAR) else {
+        println!("skipped: set {URL_VAR} to run the PostgreSQL contract tests");
+        return;
+    };
+    let schemas = Schemas::default();
+    run_task_contract(|| {
+        let schema = schemas.fresh();
+        let url = url.clone();
+        async move { store_in_schema(&url, &schema).await }
+    })
+    .await;
+    schemas.drop_all(&url).await;
 }

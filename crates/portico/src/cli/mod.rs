@@ -5,6 +5,7 @@ mod docs;
 mod migrate;
 mod search;
 mod serve;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ pub enum Command {
     /// Build and preview TechDocs sites.
     #[command(subcommand)]
     Docs(docs::DocsCommand),
+    /// Run software templates locally.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 /// `--config FILE`, repeatable; later files override earlier ones.
@@ -74,6 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalog(command) => catalog::run(command).await,
         Command::Search(command) => search::run(command).await,
         Command::Docs(command) => docs::run(command).await,
+        Command::Template(command) => template::run(command).await,
     }
 }
 

@@ -41,6 +41,7 @@ async fn reindex(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         config: Arc::new(config),
         catalog_store: stores.catalog,
         user_data: stores.user_data,
+        task_store: stores.tasks,
         shutdown,
     };
     let collators = SearchPlugin::default().collators(&cx).map_err(anyhow::Error::msg)?;
