@@ -25,11 +25,11 @@ pub mod templating;
 pub mod workspace;
 
 pub use actions::builtin_actions;
-pub use plugin::ScaffolderPlugin;
 pub use api::{Action, ActionContext, ActionError, ActionRegistry, ActionSchema};
 pub use config::{ActionsConfig, GitAuthor, GitCredential};
 pub use files::{FileOptionsError, FilePlan, FileTemplateOptions, is_skipped_output_path, should_template};
 pub use filters::{FilterError, Integrations, RepoUrl, ScmKind};
+pub use plugin::ScaffolderPlugin;
 pub use runner::{
     RunOptions, TaskEvent, TaskEventSink, TaskResult, TaskSpec, TaskStatus, TaskStep, run_task,
 };

@@ -219,7 +219,7 @@ async fn invalid_values_never_start_a_task() {
 #[tokio::test]
 async fn a_task_runs_to_completion_with_backstages_events_on_sqlite_and_postgres() {
     for database in TestDatabase::all() {
-        let app = app_on(database, "").await;
+        let app = app_on(database, "backend:\n  workingDirectory: ./work\n").await;
         let (status, body) =
             create(&app, json!({"templateRef": "template:default/hello", "values": {"name": "payments"}}))
                 .await;
@@ -262,8 +262,10 @@ async fn a_task_runs_to_completion_with_backstages_events_on_sqlite_and_postgres
         let last = events(&app, &id, Some(*ids.last().unwrap() + 100)).await;
         assert_eq!(messages(&last), ["Run completed with status: completed"]);
 
-        let workspace_root = app.path("no-such-dir");
-        assert!(!workspace_root.exists());
+        // The task's workspace was removed after the run.
+        let workspaces = app.path("work/scaffolder");
+        assert!(workspaces.is_dir(), "tasks run under backend.workingDirectory");
+        assert!(!workspaces.join(&id).exists(), "the workspace is removed after completion");
     }
 }
 

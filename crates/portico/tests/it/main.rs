@@ -303,3 +303,144 @@ fn docs_serve_refuses_a_folder_without_mkdocs_yml() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("has no mkdocs.yml"));
 }
+
+/// The demo's golden-path template in this repository.
+fn rust_service_template() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/templates/rust-service/template.yaml")
+}
+
+#[test]
+fn template_run_renders_a_template_into_a_folder_with_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = write(
+        dir.path(),
+        "values.yaml",
+        b"name: billing\nowner: group:default/team-a\nremoteUrl: /srv/git/billing.git\n",
+    );
+    let output = dir.path().join("out");
+    let run = portico()
+        .args(["template", "run"])
+        .arg(rust_service_template())
+        .arg("--values")
+        .arg(&values)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("[1/4] Beginning step Render the skeleton"), "{stderr}");
+    assert!(stderr.contains("[3/4] – Skipping because publish:git does not support dry-run"), "{stderr}");
+    assert!(stderr.contains("files written to"), "{stderr}");
+    let manifest = std::fs::read_to_string(output.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"billing\""), "{manifest}");
+    let catalog_info = std::fs::read_to_string(output.join("catalog-info.yaml")).unwrap();
+    assert!(
+        catalog_info
+            .lines()
+            .any(|line| line.trim_start().starts_with("owner:") && line.contains("group:default/team-a")),
+        "{catalog_info}"
+    );
+    // The default of includeCi kept the CI files.
+    assert!(output.join("scripts/ci.sh").is_file());
+    // Nothing was pushed anywhere.
+    assert!(!std::path::Path::new("/srv/git/billing.git").exists());
+
+    // Running again into the same, now non-empty folder is refused.
+    let again = portico()
+        .args(["template", "run"])
+        .arg(rust_service_template())
+        .arg("--values")
+        .arg(&values)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not an empty folder"));
+}
+
+#[test]
+fn template_run_refuses_invalid_values_before_running_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = write(dir.path(), "values.yaml", b"name: Not A Name\n");
+    let output = dir.path().join("out");
+    let run = portico()
+        .args(["template", "run"])
+        .arg(rust_service_template())
+        .arg("--values")
+        .arg(&values)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("instance.name does not match pattern"), "{stderr}");
+    assert!(stderr.contains("instance requires property \"owner\""), "{stderr}");
+    assert!(!output.exists(), "nothing is written for invalid values");
+}
+
+#[test]
+fn a_task_running_when_the_portal_is_killed_ends_failed_with_the_reason_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    write(
+        dir.path(),
+        "templates.yaml",
+        b"apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: slow\nspec:\n  type: service\n  steps:\n    - id: wait\n      name: Wait\n      action: debug:wait\n      input:\n        seconds: 25\n",
+    );
+    let config = write(
+        dir.path(),
+        "app-config.yaml",
+        format!(
+            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: {}\ncatalog:\n  rules:\n    - allow: [Template, Location]\n  locations:\n    - type: file\n      target: ./templates.yaml\nscaffolder:\n  EXPERIMENTAL_recoverTasksTimeout: 1s\n",
+            dir.path().join("portico.db").display()
+        )
+        .as_bytes(),
+    );
+    let mut server = start_server(&config, port);
+    let mut id = String::new();
+    for _ in 0..200 {
+        let (status, body) = http(
+            port,
+            "POST",
+            "/api/scaffolder/v2/tasks",
+            Some(r#"{"templateRef":"template:default/slow","values":{}}"#),
+        )
+        .unwrap();
+        if status == 201 {
+            id = body.split('"').nth(3).unwrap().to_owned();
+            break;
+        }
+        // The template is not ingested yet.
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(!id.is_empty(), "the task was never created");
+    let path = format!("/api/scaffolder/v2/tasks/{id}/events");
+    for _ in 0..200 {
+        if http(port, "GET", &path, None).unwrap().1.contains("Beginning step Wait") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let mut restarted = start_server(&config, port);
+    let task_path = format!("/api/scaffolder/v2/tasks/{id}");
+    let mut task = String::new();
+    for _ in 0..400 {
+        task = http(port, "GET", &task_path, None).unwrap().1;
+        if task.contains("\"status\":\"failed\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let (_, events) = http(port, "GET", &path, None).unwrap();
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+    assert!(task.contains("\"status\":\"failed\""), "{task}");
+    assert!(events.contains("the portal running it stopped"), "{events}");
+    assert!(events.contains("\"type\":\"completion\""), "{events}");
+}
