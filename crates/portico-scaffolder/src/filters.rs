@@ -62,6 +62,13 @@ impl Integrations {
         self.hosts.insert(host.into(), kind);
     }
 
+    /// Every configured host, sorted (the hosts a repository picker offers).
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        hosts.sort();
+        hosts
+    }
+
     /// The integration kind of a host (`host[:port]`), if configured.
     pub fn kind_of(&self, host: &str) -> Option<ScmKind> {
         self.hosts.get(host).copied()

@@ -51,7 +51,11 @@ impl Plugin for ScaffolderPlugin {
         let templater = Arc::new(Templater::new(actions_config.integrations.clone()));
         let tasks =
             TaskService::new(cx.task_store.clone(), Arc::new(registry), services, templater, settings);
-        let api = ScaffolderApi { tasks: tasks.clone(), catalog: self.catalog.clone() };
+        let api = ScaffolderApi {
+            tasks: tasks.clone(),
+            catalog: self.catalog.clone(),
+            scm_hosts: actions_config.integrations.hosts().into(),
+        };
 
         registrar.api_routes("scaffolder", crate::routes::router(api.clone()));
         registrar.pages(crate::pages::router(api));

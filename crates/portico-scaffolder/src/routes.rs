@@ -40,6 +40,8 @@ pub struct ScaffolderApi {
     pub tasks: TaskService,
     /// The catalog the templates and users are read from.
     pub catalog: Arc<dyn CatalogClient>,
+    /// The source-control hosts of `integrations`, offered by repository pickers.
+    pub scm_hosts: Arc<[String]>,
 }
 
 /// The routes, mounted under `/api/scaffolder`.

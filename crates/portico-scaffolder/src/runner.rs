@@ -19,6 +19,7 @@ use crate::api::{
     ActionContext, ActionError, ActionLogger, ActionRegistry, ActionServices, LogLevel, LogSink, SECRET_MASK,
     Secrets, TaskUser, TemplateInfo, example_output,
 };
+use crate::parameters::validate_schema;
 use crate::templating::{TemplateError, Templater};
 use crate::workspace::Workspace;
 
@@ -683,8 +684,12 @@ impl Runner<'_> {
             } else {
                 action.id().to_owned()
             };
-            if let Some(violation) = first_violation(&schema, &Value::Object(input.clone()), "instance") {
-                return Err(input_error(format!("Invalid input passed to action {label}, {violation}")));
+            if let Err(errors) = validate_schema(&schema, &Value::Object(input.clone())) {
+                let violations = errors.iter().map(|error| error.stack.as_str()).collect::<Vec<_>>();
+                return Err(input_error(format!(
+                    "Invalid input passed to action {label}, {}",
+                    violations.join(", ")
+                )));
             }
             inputs.push(input);
         }
@@ -809,54 +814,6 @@ fn js_string(value: &Value) -> String {
     }
 }
 
-/// The first way `value` breaks the common parts of `schema` (`type`, `required`,
-/// `properties`, `items`), worded like the `jsonschema` library Backstage uses.
-fn first_violation(schema: &Value, value: &Value, path: &str) -> Option<String> {
-    let types: Vec<&str> = match schema.get("type") {
-        Some(Value::String(name)) => vec![name.as_str()],
-        Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    if !types.is_empty() && !types.iter().any(|name| has_type(value, name)) {
-        return Some(format!("{path} is not of a type(s) {}", types.join(",")));
-    }
-    match value {
-        Value::Object(fields) => {
-            let required = schema.get("required").and_then(Value::as_array).into_iter().flatten();
-            if let Some(missing) = required.filter_map(Value::as_str).find(|name| !fields.contains_key(*name))
-            {
-                return Some(format!("{path} requires property \"{missing}\""));
-            }
-            let properties = schema.get("properties").and_then(Value::as_object)?;
-            fields.iter().find_map(|(name, field)| {
-                let property = properties.get(name)?;
-                first_violation(property, field, &format!("{path}.{name}"))
-            })
-        }
-        Value::Array(items) => {
-            let item_schema = schema.get("items").filter(|items| items.is_object())?;
-            items
-                .iter()
-                .enumerate()
-                .find_map(|(index, item)| first_violation(item_schema, item, &format!("{path}[{index}]")))
-        }
-        _ => None,
-    }
-}
-
-fn has_type(value: &Value, name: &str) -> bool {
-    match name {
-        "string" => value.is_string(),
-        "number" => value.is_number(),
-        "integer" => value.as_f64().is_some_and(|number| number.fract() == 0.0),
-        "boolean" => value.is_boolean(),
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "null" => value.is_null(),
-        _ => true,
-    }
-}
-
 /// Every regular file under `root`, sorted by path, for a dry-run response.
 fn workspace_files(root: &Path) -> Vec<WorkspaceFile> {
     let mut files: Vec<WorkspaceFile> = walkdir::WalkDir::new(root)
@@ -893,32 +850,6 @@ fn is_executable(_entry: &walkdir::DirEntry) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn violations_are_worded_like_jsonschema() {
-        let schema = json!({
-            "type": "object",
-            "required": ["foo"],
-            "properties": {"count": {"type": "number"}, "tags": {"type": "array", "items": {"type": "string"}}},
-        });
-        assert_eq!(
-            first_violation(&schema, &json!({}), "instance").as_deref(),
-            Some("instance requires property \"foo\"")
-        );
-        assert_eq!(
-            first_violation(&schema, &json!({"foo": 1, "count": "x"}), "instance").as_deref(),
-            Some("instance.count is not of a type(s) number")
-        );
-        assert_eq!(
-            first_violation(&schema, &json!({"foo": 1, "tags": ["a", 2]}), "instance").as_deref(),
-            Some("instance.tags[1] is not of a type(s) string")
-        );
-        assert_eq!(first_violation(&schema, &json!({"foo": 1, "count": 2}), "instance"), None);
-        assert_eq!(
-            first_violation(&json!({"type": ["boolean", "string"]}), &json!(1), "instance.flag").as_deref(),
-            Some("instance.flag is not of a type(s) boolean,string")
-        );
-    }
 
     #[test]
     fn steps_get_backstage_defaults() {

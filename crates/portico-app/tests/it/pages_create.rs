@@ -561,3 +561,37 @@ async fn unknown_templates_and_tasks_are_helpful_404s() {
     let cancel = post_form(&app, "/create/tasks/nope/cancel", &[]).await;
     assert_eq!(cancel.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_repository_picker_without_allowed_hosts_offers_the_configured_integrations() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let template = "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: repo
+spec:
+  type: service
+  parameters:
+    - title: Where
+      properties:
+        repoUrl:
+          title: Repository
+          type: string
+          ui:field: RepoUrlPicker
+  steps:
+    - action: debug:log
+      input:
+        message: hi
+";
+    let path = write_file(dir.path(), "templates.yaml", template);
+    let config = format!(
+        "{}integrations:\n  gitea:\n    - host: git.internal.example\n",
+        config_with_locations(&[("file", &path.to_string_lossy())])
+    );
+    let app = TestApp::start_in(dir, &config, TestDatabase::Sqlite).await;
+    app.settle().await;
+    let html = page(&app, "/create/templates/default/repo").await;
+    for host in ["git.internal.example", "github.com", "gitlab.com"] {
+        assert!(html.contains(&format!(">{host}</option>")), "{host} is offered: {html}");
+    }
+}

@@ -517,7 +517,7 @@ async fn render(
             let owned_through = ownership_refs(&entities, cx.viewer.user_ref.as_deref());
             let context = FormContext {
                 catalog: Some(&entities as &dyn PickerCatalog),
-                scm_hosts: &[],
+                scm_hosts: &api.scm_hosts,
                 user_ref: cx.viewer.user_ref.as_deref(),
                 ownership_refs: &owned_through,
             };
