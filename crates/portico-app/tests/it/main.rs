@@ -5,6 +5,7 @@ mod catalog_api;
 mod catalog_bad_input;
 mod catalog_client;
 mod catalog_ingest;
+mod demo_config;
 mod golden_path;
 mod pages_catalog;
 mod pages_create;
