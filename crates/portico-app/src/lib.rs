@@ -2,6 +2,8 @@
 //! (`/api/<plugin>` per plugin, `/healthz`, `/readyz`), runs the background loops, and shuts
 //! everything down gracefully.
 
+pub mod audit;
+mod auth_catalog;
 mod catalog_client;
 mod plugins;
 mod server;

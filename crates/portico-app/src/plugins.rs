@@ -2,16 +2,18 @@
 
 use std::sync::Arc;
 
+use portico_auth::AuthPlugin;
 use portico_catalog::api::service::CatalogHandle;
 use portico_plugin::{Plugin, PluginContext};
 use portico_scaffolder::ScaffolderPlugin;
 use portico_search::api::{CollatorError, PushCollator, SearchCollator};
 use portico_techdocs::{TECHDOCS_TYPE, TechDocsPlugin};
 
+use crate::auth_catalog::InProcessUsers;
 use crate::catalog_client::InProcessCatalog;
 
 /// The plugins a stock Portico runs, in start order. The catalog offers itself to the
-/// scaffolder through a handle; TechDocs pushes its pages into a collator the search plugin
+/// auth plugin (users and groups at sign-in) and to the scaffolder through a handle; TechDocs pushes its pages into a collator the search plugin
 /// reads; the search plugin comes last so that settling (tests, one-shot commands) indexes
 /// what the others produced.
 pub fn default_plugins() -> Vec<Arc<dyn Plugin>> {
@@ -24,9 +26,11 @@ pub fn default_plugins() -> Vec<Arc<dyn Plugin>> {
     );
     let catalog = CatalogHandle::new();
     vec![
+        Arc::new(AuthPlugin::new(Arc::new(InProcessUsers::new(catalog.clone())))),
         Arc::new(portico_catalog::CatalogPlugin::with_handle(catalog.clone())),
         Arc::new(TechDocsPlugin::new(docs_pages)),
         Arc::new(ScaffolderPlugin::new(Arc::new(InProcessCatalog::new(catalog)))),
+        Arc::new(crate::audit::AuditPlugin),
         Arc::new(search),
     ]
 }

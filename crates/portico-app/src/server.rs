@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use portico_config::Config;
 use portico_config::backend::{BackendConfig, DatabaseConfig};
-use portico_plugin::{BoxFuture, Plugin, PluginContext, ReadinessCheck, Registrar, SettleHook, Shutdown};
+use portico_plugin::{
+    Authenticator, BoxFuture, Plugin, PluginContext, ReadinessCheck, Registrar, SettleHook, Shutdown,
+};
 use portico_web::{EntityPageExtensions, ErrorBody, Shell, error_json};
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
@@ -73,6 +75,8 @@ impl Portico {
             catalog_store: stores.catalog,
             user_data: stores.user_data,
             task_store: stores.tasks,
+            audit: stores.audit,
+            signing_keys: stores.signing_keys,
             shutdown,
         };
         let mut registrar = Registrar::default();
@@ -81,11 +85,13 @@ impl Portico {
         }
         let parts = registrar.into_parts();
         let checks = parts.readiness;
+        let authenticator = parts.authenticator;
         let mut api = Router::new();
         for (plugin, routes) in parts.api_routes {
             api = api.nest(&format!("/{plugin}"), routes);
         }
         let mut shell = Shell::new(app_title, parts.nav);
+        shell.sign_in = authenticator.is_some();
         // With a search page registered, the header's box searches everything there.
         if shell.nav.iter().any(|item| item.href == "/search") {
             shell.search_action = "/search".to_owned();
@@ -109,6 +115,9 @@ impl Portico {
             .layer(axum::Extension(entity_pages))
             .layer(middleware::from_fn(move |request: Request, next: Next| {
                 portico_web::shell_middleware(shell.clone(), request, next)
+            }))
+            .layer(middleware::from_fn(move |request: Request, next: Next| {
+                authenticate(authenticator.clone(), request, next)
             }))
             .layer(middleware::from_fn(error_request_part))
             .layer(CompressionLayer::new());
@@ -140,6 +149,19 @@ async fn readyz(checks: Vec<(&'static str, ReadinessCheck)>) -> Response {
         "ready".into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, format!("waiting for: {}", waiting.join(", "))).into_response()
+    }
+}
+
+/// Who sent the request, for every route: the registered authenticator puts the principal into
+/// the request (or refuses it); without one, every request is anonymous.
+async fn authenticate(
+    authenticator: Option<Arc<dyn Authenticator>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match authenticator {
+        Some(authenticator) => authenticator.authenticate(request, next).await,
+        None => next.run(request).await,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use portico_config::backend::{DatabaseConfig, SqlitePath};
-use portico_store::{CatalogStore, TaskStore, UserDataStore};
+use portico_store::{AuditStore, CatalogStore, SigningKeyStore, TaskStore, UserDataStore};
 use portico_store_postgres::PostgresStore;
 use portico_store_sqlite::SqliteStore;
 
@@ -16,6 +16,10 @@ pub struct Stores {
     pub user_data: Arc<dyn UserDataStore>,
     /// Scaffolder tasks, in the same database.
     pub tasks: Arc<dyn TaskStore>,
+    /// The audit log, in the same database.
+    pub audit: Arc<dyn AuditStore>,
+    /// Public keys of signed user tokens, in the same database.
+    pub signing_keys: Arc<dyn SigningKeyStore>,
 }
 
 /// Opens the database named by `backend.database` and applies pending migrations.
@@ -39,7 +43,13 @@ pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> 
             .map_err(|e| AppError::Database(e.to_string()))?;
             store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
             let store = Arc::new(store);
-            Stores { catalog: store.clone(), user_data: store.clone(), tasks: store }
+            Stores {
+                catalog: store.clone(),
+                user_data: store.clone(),
+                tasks: store.clone(),
+                audit: store.clone(),
+                signing_keys: store,
+            }
         }
         DatabaseConfig::Postgres { url } => {
             let store = PostgresStore::connect(url).await.map_err(|e| {
@@ -49,7 +59,13 @@ pub async fn open_stores(database: &DatabaseConfig) -> Result<Stores, AppError> 
             })?;
             store.migrate().await.map_err(|e| AppError::Database(e.to_string()))?;
             let store = Arc::new(store);
-            Stores { catalog: store.clone(), user_data: store.clone(), tasks: store }
+            Stores {
+                catalog: store.clone(),
+                user_data: store.clone(),
+                tasks: store.clone(),
+                audit: store.clone(),
+                signing_keys: store,
+            }
         }
     };
     Ok(stores)

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portico_plugin::{Plugin, PluginContext, PluginError, Registrar, Shutdown};
+use portico_plugin::{Audit, Plugin, PluginContext, PluginError, Registrar, Shutdown};
 use portico_store::CatalogStore;
 use tokio::sync::Notify;
 
@@ -56,6 +56,7 @@ impl Plugin for CatalogPlugin {
             index: index.clone(),
             store: store.clone(),
             readonly: config.readonly,
+            audit: Audit::new(cx.audit.clone()),
         }))
         .merge(crate::api::openapi::router());
         registrar.api_routes("catalog", routes);
@@ -64,6 +65,7 @@ impl Plugin for CatalogPlugin {
             store.clone(),
             cx.user_data.clone(),
             engine.clone(),
+            Audit::new(cx.audit.clone()),
         )));
         self.handle.fill(CatalogService::new(engine.clone(), index.clone()));
         for item in crate::pages::nav_items() {

@@ -4,17 +4,24 @@
 //! each plugin's [`Plugin::start`] once, in list order, with a [`PluginContext`] (configuration,
 //! stores, shutdown signal) and a [`Registrar`] on which the plugin declares what it contributes:
 //! API routes under `/api/<id>`, pages at the root with their navigation entries, entity-page
-//! tabs and cards, background loops and readiness checks. Plugins
+//! tabs and cards, background loops, readiness checks and — for the auth plugin — the
+//! [`Authenticator`] that establishes who sent each request. Plugins
 //! never see each other's internals; what one plugin offers another is a trait in the offering
 //! plugin's `api` module.
+
+mod audit;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use audit::Audit;
 use axum::Router;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
 use portico_config::Config;
-use portico_store::{CatalogStore, TaskStore, UserDataStore};
+use portico_store::{AuditStore, CatalogStore, SigningKeyStore, TaskStore, UserDataStore};
 pub use portico_web::{EntityCard, EntityTab, NavItem};
 use tokio::sync::watch;
 
@@ -74,7 +81,21 @@ pub struct PluginContext {
     pub user_data: Arc<dyn UserDataStore>,
     /// Software-template tasks and their event logs, in the same database.
     pub task_store: Arc<dyn TaskStore>,
+    /// Public keys of the user tokens this portal signs, in the same database.
+    pub signing_keys: Arc<dyn SigningKeyStore>,
+    /// The audit log, in the same database; record into it through [`Audit`].
+    pub audit: Arc<dyn AuditStore>,
     pub shutdown: Shutdown,
+}
+
+/// Establishes who sent each request. The app runs the registered authenticator as one
+/// middleware around every route (API and pages); it is the only code that reads credentials.
+#[async_trait::async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    /// Puts the caller's `portico_web::Principal` into the request's extensions and runs
+    /// `next`, or answers itself when the request must be refused (`401`/`403` for the API).
+    /// It may add headers to the response (a renewed session cookie).
+    async fn authenticate(&self, request: Request, next: Next) -> Response;
 }
 
 /// A readiness check: `true` once the plugin can serve (e.g. its index is loaded).
@@ -95,6 +116,7 @@ pub struct Registrar {
     loops: Vec<(String, BoxFuture)>,
     readiness: Vec<(&'static str, ReadinessCheck)>,
     settle: Vec<SettleHook>,
+    authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl Registrar {
@@ -144,6 +166,12 @@ impl Registrar {
         self.settle.push(hook);
     }
 
+    /// The authenticator of every request; there is one per app, so a later registration
+    /// replaces an earlier one.
+    pub fn authenticator(&mut self, authenticator: Arc<dyn Authenticator>) {
+        self.authenticator = Some(authenticator);
+    }
+
     /// Hands everything to the app (only the app calls this).
     pub fn into_parts(self) -> RegistrarParts {
         RegistrarParts {
@@ -155,6 +183,7 @@ impl Registrar {
             loops: self.loops,
             readiness: self.readiness,
             settle: self.settle,
+            authenticator: self.authenticator,
         }
     }
 }
@@ -169,4 +198,6 @@ pub struct RegistrarParts {
     pub loops: Vec<(String, BoxFuture)>,
     pub readiness: Vec<(&'static str, ReadinessCheck)>,
     pub settle: Vec<SettleHook>,
+    /// Without one, every request is anonymous (`Principal::None`).
+    pub authenticator: Option<Arc<dyn Authenticator>>,
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use portico_plugin::{Plugin, PluginContext, PluginError, Registrar, Shutdown};
+use portico_plugin::{Audit, Plugin, PluginContext, PluginError, Registrar, Shutdown};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{Action, ActionRegistry, ActionServices, CatalogClient};
@@ -55,6 +55,7 @@ impl Plugin for ScaffolderPlugin {
             tasks: tasks.clone(),
             catalog: self.catalog.clone(),
             scm_hosts: actions_config.integrations.hosts().into(),
+            audit: Audit::new(cx.audit.clone()),
         };
 
         registrar.api_routes("scaffolder", crate::routes::router(api.clone()));

@@ -9,11 +9,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use portico_model::{EntityRef, RefDefaults};
+use portico_plugin::Audit;
 use portico_store::{TaskEventRecord, TaskEventType, TaskOrderField, TaskQuery, TaskRecord, TaskStatus};
 use portico_web::{ApiError, ApiResult, Viewer};
 use serde_json::{Map, Value, json};
@@ -42,6 +43,8 @@ pub struct ScaffolderApi {
     pub catalog: Arc<dyn CatalogClient>,
     /// The source-control hosts of `integrations`, offered by repository pickers.
     pub scm_hosts: Arc<[String]>,
+    /// Where creating, cancelling and retrying tasks are recorded.
+    pub audit: Audit,
 }
 
 /// The routes, mounted under `/api/scaffolder`.
@@ -129,8 +132,8 @@ async fn list_actions(State(api): State<ScaffolderApi>) -> Response {
 }
 
 /// The user a request acts for, and their catalog entity.
-async fn caller(catalog: &dyn CatalogClient, headers: &HeaderMap) -> TaskUser {
-    let user_ref = Viewer::from_headers(headers).identity().to_owned();
+async fn caller(catalog: &dyn CatalogClient, viewer: &Viewer) -> TaskUser {
+    let user_ref = viewer.identity().to_owned();
     let entity = catalog.get_entity_by_ref(&user_ref, None).await.ok().flatten();
     TaskUser { entity_ref: user_ref, entity }
 }
@@ -192,11 +195,7 @@ fn refusal(template: &Value, values: &Value, secrets: &Secrets) -> Option<Respon
 }
 
 /// `POST /v2/tasks`: `{templateRef, values, secrets?}` → `201 {id}`.
-async fn create_task(
-    State(api): State<ScaffolderApi>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
+async fn create_task(State(api): State<ScaffolderApi>, viewer: Viewer, body: Bytes) -> ApiResult<Response> {
     let body = json_body(&body)?;
     let Some(template_ref) = body.get("templateRef").and_then(Value::as_str) else {
         return Err(ApiError::input("Malformed request: templateRef must be a string"));
@@ -212,8 +211,8 @@ async fn create_task(
     if let Some(response) = refusal(&template, &values, &secrets) {
         return Ok(response);
     }
-    let user = caller(api.catalog.as_ref(), &headers).await;
-    let id = create(&api, &template, values, secrets, user).await?;
+    let user = caller(api.catalog.as_ref(), &viewer).await;
+    let id = create(&api, &viewer, &template, values, secrets, user).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }
 
@@ -221,6 +220,7 @@ async fn create_task(
 /// expected to be valid already.
 pub async fn create(
     api: &ScaffolderApi,
+    viewer: &Viewer,
     template: &Value,
     values: Value,
     secrets: Secrets,
@@ -237,7 +237,10 @@ pub async fn create(
         "Scaffolding task for {} created by {created_by}",
         spec.template_info.entity_ref.as_deref().unwrap_or("an unnamed template")
     );
-    Ok(api.tasks.create(&spec, Some(created_by)).await?)
+    let created = api.tasks.create(&spec, Some(created_by)).await;
+    let details = json!({"template": spec.template_info.entity_ref});
+    api.audit.result(viewer, "scaffolder.task.create", &id, &created, details).await;
+    Ok(created?)
 }
 
 /// Backstage's `SerializedTask`: `{id, spec, status, createdAt, lastHeartbeatAt?, createdBy?}`
@@ -358,8 +361,14 @@ async fn get_task(State(api): State<ScaffolderApi>, Path(id): Path<String>) -> A
 }
 
 /// `POST /v2/tasks/:id/cancel`: answers at once; the task stops asynchronously.
-async fn cancel_task(State(api): State<ScaffolderApi>, Path(id): Path<String>) -> ApiResult<Response> {
-    api.tasks.cancel(&id).await?;
+async fn cancel_task(
+    State(api): State<ScaffolderApi>,
+    Path(id): Path<String>,
+    viewer: Viewer,
+) -> ApiResult<Response> {
+    let cancelled = api.tasks.cancel(&id).await;
+    api.audit.result(&viewer, "scaffolder.task.cancel", &id, &cancelled, Value::Null).await;
+    cancelled?;
     Ok(axum::Json(json!({"status": "cancelled"})).into_response())
 }
 
@@ -367,11 +376,14 @@ async fn cancel_task(State(api): State<ScaffolderApi>, Path(id): Path<String>) -
 async fn retry_task(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
+    viewer: Viewer,
     body: Bytes,
 ) -> ApiResult<Response> {
     let body = if body.is_empty() { json!({}) } else { json_body(&body)? };
     let secrets = secrets_of(&body)?;
-    api.tasks.retry(&id, Some(secrets)).await?;
+    let retried = api.tasks.retry(&id, Some(secrets)).await;
+    api.audit.result(&viewer, "scaffolder.task.retry", &id, &retried, Value::Null).await;
+    retried?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }
 
@@ -472,7 +484,7 @@ async fn event_stream(
 /// `POST /v2/dry-run`: `{template, values, secrets?, directoryContents}` → the log, the
 /// files the template produced, its output and its steps; nothing outside a throwaway folder
 /// is touched.
-async fn dry_run(State(api): State<ScaffolderApi>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+async fn dry_run(State(api): State<ScaffolderApi>, viewer: Viewer, body: Bytes) -> ApiResult<Response> {
     let body = json_body(&body)?;
     let template = body.get("template").cloned().unwrap_or(Value::Null);
     if template.get("kind").and_then(Value::as_str) != Some("Template") {
@@ -489,7 +501,7 @@ async fn dry_run(State(api): State<ScaffolderApi>, headers: HeaderMap, body: Byt
         Some(Value::Array(files)) => files.clone(),
         Some(_) => return Err(ApiError::input("Malformed request: directoryContents must be an array")),
     };
-    let user = caller(api.catalog.as_ref(), &headers).await;
+    let user = caller(api.catalog.as_ref(), &viewer).await;
 
     let run_id = uuid::Uuid::new_v4();
     let content_dir = api.tasks.working_directory().join(format!("dry-run-content-{run_id}"));

@@ -19,6 +19,8 @@
 //! numbers from a counter row that stays locked until commit, so readers of the change feed see
 //! the numbers appear in increasing order and never miss one that commits late.
 
+mod audit;
+mod auth;
 mod catalog;
 mod migrate;
 mod tasks;

@@ -19,6 +19,8 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_scaffolder_tasks",
         sql: include_str!("../migrations/0003_scaffolder_tasks.sql"),
     },
+    Migration { version: 4, name: "0004_audit_log", sql: include_str!("../migrations/0004_audit_log.sql") },
+    Migration { version: 5, name: "0005_auth_keys", sql: include_str!("../migrations/0005_auth_keys.sql") },
 ];
 
 /// Key of the advisory lock that serializes migrations across replicas ("portico" in ASCII).

@@ -21,6 +21,8 @@
 //! concurrently with the writer. An in-memory store uses a single connection for both, because
 //! every connection to `:memory:` would otherwise open its own, empty database.
 
+mod audit;
+mod auth;
 mod catalog;
 mod migrate;
 mod tasks;

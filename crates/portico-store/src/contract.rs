@@ -1,8 +1,8 @@
-//! The contracts every [`crate::CatalogStore`], [`crate::UserDataStore`] and
-//! [`crate::TaskStore`] implementation must pass.
+//! The contracts every [`crate::CatalogStore`], [`crate::UserDataStore`], [`crate::TaskStore`]
+//! and [`crate::AuditStore`] implementation must pass.
 //!
-//! Backends call [`run_catalog_contract`], [`run_user_data_contract`] and [`run_task_contract`]
-//! from their own tests with a fresh store factory.
+//! Backends call [`run_catalog_contract`], [`run_user_data_contract`], [`run_task_contract`] and
+//! [`run_audit_contract`] from their own tests with a fresh store factory.
 //! Each scenario gets its own store, so scenarios cannot influence each other. Failures panic
 //! with a message naming the scenario and the broken expectation.
 
@@ -11,9 +11,10 @@ use std::future::Future;
 use serde_json::{Value, json};
 
 use crate::{
-    CatalogStore, Conflict, FinalChange, FinalWrite, LocationRecord, NewTask, Parent, ProcessingOutcome,
-    ProcessingResult, RelationRow, StoreError, StoreResult, TaskEventRecord, TaskEventType, TaskOrderField,
-    TaskQuery, TaskRecord, TaskStatus, TaskStore, UnprocessedEntity, UserDataStore,
+    ActionFilter, AuditEntry, AuditOutcome, AuditQuery, AuditStore, CatalogStore, Conflict, FinalChange,
+    FinalWrite, LocationRecord, NewAuditEntry, NewTask, Parent, ProcessingOutcome, ProcessingResult,
+    RelationRow, StoreError, StoreResult, TaskEventRecord, TaskEventType, TaskOrderField, TaskQuery,
+    TaskRecord, TaskStatus, TaskStore, UnprocessedEntity, UserDataStore,
 };
 
 /// Runs the per-user data scenario against a store returned by `make_store`.
@@ -1562,4 +1563,300 @@ async fn list_order(store: &impl TaskStore) {
         (vec!["b-new", "none"], 3),
         "order: applies before limit and offset"
     );
+}
+
+/// Runs the audit log scenarios, each against a store returned by `make_store`. That the
+/// database itself refuses updates and deletes is checked by each backend's own tests, with
+/// its own SQL.
+pub async fn run_audit_contract<S, F, Fut>(make_store: F)
+where
+    S: AuditStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    audit_append_and_read_back(&make_store().await).await;
+    audit_newest_first(&make_store().await).await;
+    audit_filters(&make_store().await).await;
+    audit_pages_and_totals(&make_store().await).await;
+}
+
+fn audit_entry(at: i64, actor: &str, action: &str, target: &str, outcome: AuditOutcome) -> NewAuditEntry {
+    NewAuditEntry {
+        at,
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        outcome,
+        details: serde_json::Map::new(),
+    }
+}
+
+async fn audit_list(store: &impl AuditStore, query: AuditQuery) -> (Vec<String>, u64) {
+    let (entries, total) = store.list(&query).await.expect("list audit entries");
+    (entries.iter().map(|entry| entry.target.clone()).collect(), total)
+}
+
+async fn audit_append_and_read_back(store: &impl AuditStore) {
+    assert_eq!(
+        store.list(&AuditQuery::default()).await.expect("list"),
+        (Vec::new(), 0),
+        "audit append: the log starts empty"
+    );
+    let mut failed = audit_entry(
+        1_000,
+        "user:default/jane",
+        "catalog.location.create",
+        "url:https://git.example/a/catalog-info.yaml",
+        AuditOutcome::Failed,
+    );
+    failed.details = json!({"error": "Location url:https://git.example/a already exists", "n": [1, 2]})
+        .as_object()
+        .cloned()
+        .expect("object");
+    let first = store.append(failed.clone()).await.expect("append");
+    let plain =
+        audit_entry(1_000, "service:ci-bot", "scaffolder.task.create", "task-1", AuditOutcome::Succeeded);
+    let second = store.append(plain.clone()).await.expect("append");
+    assert!(second > first, "audit append: ids grow ({first}, {second})");
+
+    let (entries, total) = store.list(&AuditQuery::default()).await.expect("list");
+    assert_eq!(total, 2, "audit append: both counted");
+    let expected = [(second, plain), (first, failed)].map(|(id, entry)| AuditEntry {
+        id,
+        at: entry.at,
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        outcome: entry.outcome,
+        details: entry.details,
+    });
+    assert_eq!(
+        entries, expected,
+        "audit append: every field round-trips, details as an object or empty; the same time lists the later id first"
+    );
+}
+
+async fn audit_newest_first(store: &impl AuditStore) {
+    for (at, target) in [(300, "c"), (100, "a"), (200, "b"), (300, "d")] {
+        store
+            .append(audit_entry(
+                at,
+                "user:default/jane",
+                "catalog.entity.refresh",
+                target,
+                AuditOutcome::Succeeded,
+            ))
+            .await
+            .expect("append");
+    }
+    assert_eq!(
+        audit_list(store, AuditQuery::default()).await,
+        (refs(&["d", "c", "b", "a"]), 4),
+        "audit order: newest first by time, then by id, whatever the order of appends"
+    );
+}
+
+async fn audit_filters(store: &impl AuditStore) {
+    let jane = "user:default/jane";
+    let guest = "user:default/guest";
+    let rows = [
+        (
+            100,
+            jane,
+            "catalog.location.create",
+            "url:https://git.example/Payments/catalog-info.yaml",
+            AuditOutcome::Succeeded,
+        ),
+        (
+            200,
+            jane,
+            "catalog.location.delete",
+            "url:https://git.example/payments/catalog-info.yaml",
+            AuditOutcome::Failed,
+        ),
+        (300, guest, "catalog.entity.delete", "component:default/payments", AuditOutcome::Denied),
+        (400, guest, "scaffolder.task.create", "task-7", AuditOutcome::Succeeded),
+        (500, "service:ci-bot", "catalogue.import", "task-8", AuditOutcome::Succeeded),
+        (600, jane, "auth.sign-in", "user:default/jane", AuditOutcome::Succeeded),
+    ];
+    for (at, actor, action, target, outcome) in rows {
+        store.append(audit_entry(at, actor, action, target, outcome)).await.expect("append");
+    }
+    let targets_of = |query: AuditQuery| audit_list(store, query);
+
+    let by_actor = targets_of(AuditQuery { actor: Some(guest.to_owned()), ..AuditQuery::default() }).await;
+    assert_eq!(by_actor, (refs(&["task-7", "component:default/payments"]), 2), "audit filter: actor");
+    let by_partial_actor =
+        targets_of(AuditQuery { actor: Some("jane".to_owned()), ..AuditQuery::default() }).await;
+    assert_eq!(by_partial_actor, (Vec::new(), 0), "audit filter: the actor matches exactly");
+
+    let exact = targets_of(AuditQuery {
+        action: Some(ActionFilter::Exact("catalog.location.delete".to_owned())),
+        ..AuditQuery::default()
+    })
+    .await;
+    assert_eq!(
+        exact,
+        (refs(&["url:https://git.example/payments/catalog-info.yaml"]), 1),
+        "audit filter: exact action"
+    );
+    let exact_prefix_only = targets_of(AuditQuery {
+        action: Some(ActionFilter::Exact("catalog".to_owned())),
+        ..AuditQuery::default()
+    })
+    .await;
+    assert_eq!(exact_prefix_only, (Vec::new(), 0), "audit filter: an exact action is not a prefix");
+    let prefix = targets_of(AuditQuery {
+        action: Some(ActionFilter::Prefix("catalog.".to_owned())),
+        ..AuditQuery::default()
+    })
+    .await;
+    assert_eq!(
+        prefix.1, 3,
+        "audit filter: the action prefix `catalog.` leaves out `catalogue.import`: {prefix:?}"
+    );
+    let percent = targets_of(AuditQuery {
+        action: Some(ActionFilter::Prefix("catalog%".to_owned())),
+        ..AuditQuery::default()
+    })
+    .await;
+    assert_eq!(percent, (Vec::new(), 0), "audit filter: a prefix has no wildcards");
+
+    let by_target =
+        targets_of(AuditQuery { target: Some("PAYMENTS".to_owned()), ..AuditQuery::default() }).await;
+    assert_eq!(by_target.1, 3, "audit filter: target substring, ASCII letters in either case: {by_target:?}");
+    let underscore =
+        targets_of(AuditQuery { target: Some("task_".to_owned()), ..AuditQuery::default() }).await;
+    assert_eq!(underscore, (Vec::new(), 0), "audit filter: a target substring has no wildcards");
+
+    let by_outcome =
+        targets_of(AuditQuery { outcome: Some(AuditOutcome::Failed), ..AuditQuery::default() }).await;
+    assert_eq!(by_outcome.1, 1, "audit filter: outcome");
+    let denied =
+        targets_of(AuditQuery { outcome: Some(AuditOutcome::Denied), ..AuditQuery::default() }).await;
+    assert_eq!(denied, (refs(&["component:default/payments"]), 1), "audit filter: denied outcome");
+
+    let window = targets_of(AuditQuery { since: Some(200), until: Some(400), ..AuditQuery::default() }).await;
+    assert_eq!(
+        window,
+        (refs(&["component:default/payments", "url:https://git.example/payments/catalog-info.yaml"]), 2),
+        "audit filter: since is inclusive, until exclusive"
+    );
+
+    let combined = targets_of(AuditQuery {
+        actor: Some(jane.to_owned()),
+        action: Some(ActionFilter::Prefix("catalog.location.".to_owned())),
+        target: Some("payments".to_owned()),
+        outcome: Some(AuditOutcome::Succeeded),
+        since: Some(50),
+        ..AuditQuery::default()
+    })
+    .await;
+    assert_eq!(
+        combined,
+        (refs(&["url:https://git.example/Payments/catalog-info.yaml"]), 1),
+        "audit filter: filters combine with AND"
+    );
+}
+
+async fn audit_pages_and_totals(store: &impl AuditStore) {
+    for n in 0..7 {
+        let outcome = if n % 2 == 0 { AuditOutcome::Succeeded } else { AuditOutcome::Failed };
+        store
+            .append(audit_entry(
+                1_000 + n,
+                "user:default/jane",
+                "scaffolder.task.cancel",
+                &format!("t{n}"),
+                outcome,
+            ))
+            .await
+            .expect("append");
+    }
+    let page =
+        |limit, offset| AuditQuery { limit: Some(limit), offset: Some(offset), ..AuditQuery::default() };
+    assert_eq!(
+        audit_list(store, page(3, 0)).await,
+        (refs(&["t6", "t5", "t4"]), 7),
+        "audit pages: first page"
+    );
+    assert_eq!(
+        audit_list(store, page(3, 3)).await,
+        (refs(&["t3", "t2", "t1"]), 7),
+        "audit pages: second page"
+    );
+    assert_eq!(audit_list(store, page(3, 6)).await, (refs(&["t0"]), 7), "audit pages: last page");
+    assert_eq!(audit_list(store, page(3, 9)).await, (Vec::new(), 7), "audit pages: past the end");
+    let offset_only = AuditQuery { offset: Some(5), ..AuditQuery::default() };
+    assert_eq!(audit_list(store, offset_only).await, (refs(&["t1", "t0"]), 7), "audit pages: offset alone");
+    let filtered = AuditQuery {
+        outcome: Some(AuditOutcome::Succeeded),
+        limit: Some(2),
+        offset: Some(1),
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        audit_list(store, filtered).await,
+        (refs(&["t4", "t2"]), 4),
+        "audit pages: the total counts the filtered entries, not the page"
+    );
+}
+
+/// Runs the signing key scenario against a store returned by `make_store`.
+pub async fn run_signing_key_contract<S, F, Fut>(make_store: F)
+where
+    S: crate::SigningKeyStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    signing_keys(&make_store().await).await;
+}
+
+async fn signing_keys(store: &impl crate::SigningKeyStore) {
+    let key = |kid: &str, created_at: i64| crate::StoredSigningKey {
+        kid: kid.to_owned(),
+        public_jwk: format!(r#"{{"kty":"EC","crv":"P-256","kid":"{kid}","x":"x-{kid}","y":"y-{kid}"}}"#),
+        created_at,
+    };
+    let kids = |keys: Vec<crate::StoredSigningKey>| keys.into_iter().map(|k| k.kid).collect::<Vec<_>>();
+    assert!(store.signing_keys().await.expect("list").is_empty(), "signing keys: none at first");
+
+    store.add_signing_key(&key("newer", 2_000)).await.expect("add");
+    store.add_signing_key(&key("older", 1_000)).await.expect("add");
+    store.add_signing_key(&key("also-newer", 2_000)).await.expect("add");
+    assert_eq!(
+        store.signing_keys().await.expect("list"),
+        [key("older", 1_000), key("also-newer", 2_000), key("newer", 2_000)],
+        "signing keys: read back whole, oldest first, ties by key id"
+    );
+
+    let duplicate = store.add_signing_key(&key("older", 3_000)).await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "signing keys: a key id is stored once, got {duplicate:?}"
+    );
+    assert_eq!(
+        store.signing_keys().await.expect("list")[0],
+        key("older", 1_000),
+        "signing keys: not replaced"
+    );
+
+    assert_eq!(
+        store.prune_signing_keys(1_000).await.expect("prune"),
+        0,
+        "signing keys: the cut-off is exclusive"
+    );
+    assert_eq!(store.prune_signing_keys(2_000).await.expect("prune"), 1, "signing keys: older keys pruned");
+    assert_eq!(
+        kids(store.signing_keys().await.expect("list")),
+        ["also-newer", "newer"],
+        "signing keys: newer keys kept"
+    );
+    assert_eq!(
+        store.prune_signing_keys(2_000).await.expect("prune"),
+        0,
+        "signing keys: pruning twice is fine"
+    );
+    assert_eq!(store.prune_signing_keys(i64::MAX).await.expect("prune"), 2, "signing keys: all pruned");
+    assert!(store.signing_keys().await.expect("list").is_empty(), "signing keys: none left");
 }

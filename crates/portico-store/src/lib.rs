@@ -8,15 +8,20 @@
 //! makes each batch of changes atomic and answers the lookups that logic needs.
 //!
 //! Per-user data (starred entities) has its own trait, [`UserDataStore`], and so do the
-//! scaffolder's durable tasks, [`TaskStore`].
+//! scaffolder's durable tasks, [`TaskStore`], and the public keys of signed user tokens,
+//! [`SigningKeyStore`].
 //!
 //! Every implementation must pass [`contract`], which is run against SQLite and PostgreSQL.
 
+mod audit;
+mod auth;
 pub mod catalog;
 pub mod contract;
 mod tasks;
 mod user_data;
 
+pub use audit::{ActionFilter, AuditEntry, AuditOutcome, AuditQuery, AuditStore, NewAuditEntry};
+pub use auth::{SigningKeyStore, StoredSigningKey};
 pub use catalog::*;
 pub use tasks::{
     NewTask, TaskEventRecord, TaskEventType, TaskOrderField, TaskQuery, TaskRecord, TaskStatus, TaskStore,

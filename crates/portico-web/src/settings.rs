@@ -1,6 +1,9 @@
-//! `/settings`: the viewer's theme and identity (kept in cookies), and facts about this
-//! portal. The form works without JavaScript (POST, then back to the page); with JavaScript
-//! the theme applies the moment it is picked.
+//! `/settings`: the viewer's theme (kept in a cookie), who they are — the signed-in user with
+//! what they own through and when their session ends, or the user entity a visitor who has not
+//! signed in chose to act as —, and facts about this portal. The form works without JavaScript
+//! (POST, then back to the page); with JavaScript the theme applies the moment it is picked.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use askama::Template;
 use axum::Router;
@@ -11,8 +14,9 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::html::{Markup, encode_component};
+use crate::principal::UserPrincipal;
 use crate::query::Query;
-use crate::shell::PageContext;
+use crate::shell::{PageContext, SIGN_OUT_PATH};
 use crate::viewer::{THEME_COOKIE, Theme, USER_COOKIE};
 
 /// One year, in seconds: how long choices are remembered.
@@ -28,8 +32,67 @@ pub fn router() -> Router {
 struct SettingsPage<'a> {
     themes: [(&'static str, &'static str, bool); 3],
     user_ref: &'a str,
+    signed_in: Option<SignedIn<'a>>,
+    /// The sign-in link, when sign-in is served and nobody signed in.
+    sign_in: Option<String>,
     about: &'a [(String, String)],
     saved: bool,
+}
+
+/// The signed-in user as the settings page shows them.
+struct SignedIn<'a> {
+    user: &'a UserPrincipal,
+    /// When the session ends, `2024-05-01 13:05 UTC`.
+    expires: String,
+    /// The same as a machine-readable `datetime` (`2024-05-01T13:05:00Z`).
+    expires_iso: String,
+    /// How long is left, `in 52 minutes`.
+    expires_in: String,
+    sign_out: &'static str,
+}
+
+impl<'a> SignedIn<'a> {
+    fn new(user: &'a UserPrincipal, now: u64) -> SignedIn<'a> {
+        let (date, time) = utc_date_time(user.expires_at);
+        SignedIn {
+            user,
+            expires: format!("{date} {} UTC", &time[..5]),
+            expires_iso: format!("{date}T{time}Z"),
+            expires_in: time_left(user.expires_at.saturating_sub(now)),
+            sign_out: SIGN_OUT_PATH,
+        }
+    }
+}
+
+/// `in 52 minutes`, `in 3 hours`, `in less than a minute`.
+fn time_left(seconds: u64) -> String {
+    let minutes = seconds / 60;
+    match minutes {
+        0 => "in less than a minute".to_owned(),
+        1 => "in 1 minute".to_owned(),
+        2..=119 => format!("in {minutes} minutes"),
+        _ => format!("in {} hours", minutes / 60),
+    }
+}
+
+/// A Unix time as (`YYYY-MM-DD`, `HH:MM:SS`) in UTC.
+fn utc_date_time(seconds: u64) -> (String, String) {
+    let days = (seconds / 86_400) as i64;
+    let of_day = seconds % 86_400;
+    // Days since 1970-01-01 to a civil date (proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        format!("{:02}:{:02}:{:02}", of_day / 3600, of_day % 3600 / 60, of_day % 60),
+    )
 }
 
 async fn settings_page(cx: PageContext) -> Response {
@@ -42,10 +105,16 @@ async fn settings_page(cx: PageContext) -> Response {
             ("dark", "Dark", theme == Theme::Dark),
         ],
         user_ref: cx.viewer.user_ref.as_deref().unwrap_or_default(),
+        signed_in: cx.viewer.signed_in().map(|user| SignedIn::new(user, now())),
+        sign_in: (cx.shell.sign_in && cx.viewer.signed_in().is_none()).then(|| cx.sign_in_href()),
         about: &cx.shell.about,
         saved: query.one("saved").is_some(),
     };
     cx.page("Settings", Markup::render(&page))
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// The settings form.
@@ -87,6 +156,17 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+
+    #[test]
+    fn times_are_shown_in_utc_with_the_time_left() {
+        assert_eq!(utc_date_time(0), ("1970-01-01".to_owned(), "00:00:00".to_owned()));
+        assert_eq!(utc_date_time(951_782_400), ("2000-02-29".to_owned(), "00:00:00".to_owned()));
+        assert_eq!(utc_date_time(1_714_568_700), ("2024-05-01".to_owned(), "13:05:00".to_owned()));
+        assert_eq!(time_left(30), "in less than a minute");
+        assert_eq!(time_left(60), "in 1 minute");
+        assert_eq!(time_left(52 * 60 + 10), "in 52 minutes");
+        assert_eq!(time_left(5 * 3600), "in 5 hours");
+    }
 
     #[tokio::test]
     async fn saving_sets_and_clears_cookies() {

@@ -1,6 +1,6 @@
 //! The page shell: the layout every page shares (sidebar navigation, header with the global
-//! search box and the theme switch), what it needs to know about the viewer, and the
-//! middleware that gives page handlers the shell and renders page errors inside it.
+//! search box, the theme switch and the user menu), what it needs to know about the viewer,
+//! and the middleware that gives page handlers the shell and renders page errors inside it.
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::html::Markup;
+use crate::html::{Markup, encode_component};
 use crate::page_error::{PageError, PageErrorBody};
 use crate::viewer::{Theme, Viewer};
 use crate::{assets, icons};
@@ -38,6 +38,11 @@ impl NavItem {
     }
 }
 
+/// The sign-in page, served by the auth plugin; takes the page to go back to as `returnTo`.
+pub const SIGN_IN_PATH: &str = "/sign-in";
+/// Where the user menu posts to sign out.
+pub const SIGN_OUT_PATH: &str = "/sign-out";
+
 /// What the shell shows around every page; built once by the app from the registered
 /// navigation entries.
 #[derive(Debug, Clone)]
@@ -50,6 +55,9 @@ pub struct Shell {
     pub search_action: String,
     /// Facts shown on the settings page's About section (`("Version", "0.1.0")`).
     pub about: Vec<(String, String)>,
+    /// Whether sign-in is served ([`SIGN_IN_PATH`]): the header then offers it to visitors who
+    /// have not signed in.
+    pub sign_in: bool,
 }
 
 impl Default for Shell {
@@ -65,7 +73,13 @@ impl Shell {
             nav.push(NavItem::new("Settings", "/settings", "settings", 100));
         }
         nav.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.label.cmp(&b.label)));
-        Shell { app_title: app_title.into(), nav, search_action: "/catalog".into(), about: Vec::new() }
+        Shell {
+            app_title: app_title.into(),
+            nav,
+            search_action: "/catalog".into(),
+            about: Vec::new(),
+            sign_in: false,
+        }
     }
 
     /// The entry to highlight for a path.
@@ -106,7 +120,7 @@ impl PageContext {
         let shell = parts.extensions.get::<Arc<Shell>>().cloned().unwrap_or_default();
         PageContext {
             shell,
-            viewer: Viewer::from_headers(&parts.headers),
+            viewer: Viewer::from_parts(parts),
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),
             fragment: is_fragment_request(&parts.headers),
@@ -122,6 +136,15 @@ impl PageContext {
     /// A fragment for htmx (no shell).
     pub fn fragment(&self, content: Markup) -> Response {
         page_response(content)
+    }
+
+    /// The sign-in page, asked to come back to this page afterwards.
+    pub fn sign_in_href(&self) -> String {
+        let here = match &self.query {
+            Some(query) => format!("{}?{query}", self.path),
+            None => self.path.clone(),
+        };
+        format!("{SIGN_IN_PATH}?returnTo={}", encode_component(&here))
     }
 
     /// The whole page, or only `fragment` when htmx asked for one.
@@ -184,6 +207,23 @@ pub fn with_docs_content_security_policy(mut response: Response) -> Response {
     response
 }
 
+/// The signed-in user as the header's menu shows them.
+struct UserMenu<'a> {
+    /// The name part of the user's ref (`jane.doe`).
+    name: &'a str,
+    /// The first letter of the name, upper-cased, for the avatar.
+    initial: String,
+    entity_ref: &'a str,
+}
+
+impl<'a> UserMenu<'a> {
+    fn new(entity_ref: &'a str) -> UserMenu<'a> {
+        let name = entity_ref.rsplit_once('/').map_or(entity_ref, |(_, name)| name);
+        let initial = name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+        UserMenu { name, initial, entity_ref }
+    }
+}
+
 /// A navigation entry as the layout draws it.
 struct NavLink<'a> {
     item: &'a NavItem,
@@ -209,6 +249,10 @@ struct Layout<'a> {
     icon_sun: Markup,
     icon_moon: Markup,
     logo: Markup,
+    user: Option<UserMenu<'a>>,
+    /// The sign-in link for visitors who have not signed in, when sign-in is served.
+    sign_in: Option<String>,
+    sign_out: &'static str,
 }
 
 impl<'a> Layout<'a> {
@@ -250,6 +294,10 @@ impl<'a> Layout<'a> {
             icon_sun: icons::icon("sun"),
             icon_moon: icons::icon("moon"),
             logo: icons::icon("logo"),
+            user: cx.viewer.signed_in().map(|user| UserMenu::new(&user.user_entity_ref)),
+            sign_in: (cx.shell.sign_in && cx.viewer.signed_in().is_none() && cx.path != SIGN_IN_PATH)
+                .then(|| cx.sign_in_href()),
+            sign_out: SIGN_OUT_PATH,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! End-to-end tests of the whole app, through its router, on real SQLite (and PostgreSQL when
 //! `PORTICO_TEST_DATABASE_URL` is set).
 
+mod audit;
+mod auth;
 mod catalog_api;
 mod catalog_bad_input;
 mod catalog_client;

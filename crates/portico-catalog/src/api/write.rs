@@ -11,8 +11,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use portico_model::{EntityRef, RefDefaults, SerializedError};
+use portico_plugin::Audit;
 use portico_store::{CatalogStore, LocationRecord};
-use portico_web::{ApiError, ApiResult};
+use portico_web::{ApiError, ApiResult, Viewer};
 use serde_json::{Value, json};
 
 use super::predicate::Predicate;
@@ -30,6 +31,8 @@ pub struct WriteApi {
     /// after the 204 no longer sees what it deleted (Backstage reads its database directly).
     pub store: Arc<dyn CatalogStore>,
     pub readonly: bool,
+    /// Every change made through these routes is recorded here.
+    pub audit: Audit,
 }
 
 impl WriteApi {
@@ -142,9 +145,14 @@ async fn delete_entity(
     State(api): State<WriteApi>,
     Path(uid): Path<String>,
     RawQuery(query): RawQuery,
+    viewer: Viewer,
 ) -> ApiResult<StatusCode> {
     check_query(&query, &[])?;
-    api.engine.delete_entity(&uid).await?;
+    let target = api.index.read().ok().and_then(|i| Some(i.by_uid(&uid)?.entity_ref.to_owned()));
+    let deleted = api.engine.delete_entity(&uid).await;
+    let target = target.as_ref().unwrap_or(&uid);
+    api.audit.result(&viewer, "catalog.entity.delete", target, &deleted, json!({"uid": uid})).await;
+    deleted?;
     api.catch_up().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -173,6 +181,7 @@ async fn ancestry(
 async fn refresh(
     State(api): State<WriteApi>,
     RawQuery(query): RawQuery,
+    viewer: Viewer,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
@@ -188,7 +197,9 @@ async fn refresh(
     };
     let parsed =
         EntityRef::parse(entity_ref, RefDefaults::default()).map_err(|e| ApiError::input(e.message))?;
-    api.engine.refresh(&parsed.canonical()).await?;
+    let refreshed = api.engine.refresh(&parsed.canonical()).await;
+    api.audit.result(&viewer, "catalog.entity.refresh", &parsed.canonical(), &refreshed, Value::Null).await;
+    refreshed?;
     Ok(StatusCode::OK)
 }
 
@@ -232,6 +243,7 @@ async fn validate_entity(State(api): State<WriteApi>, body: Bytes) -> Response {
 async fn create_location(
     State(api): State<WriteApi>,
     RawQuery(query): RawQuery,
+    viewer: Viewer,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -256,7 +268,11 @@ async fn create_location(
     if api.readonly {
         return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
     }
-    let location = api.engine.register_location(kind, target).await?;
+    let created = api.engine.register_location(kind, target).await;
+    api.audit
+        .result(&viewer, "catalog.location.create", &format!("{kind}:{target}"), &created, Value::Null)
+        .await;
+    let location = created?;
     Ok((StatusCode::CREATED, Json(json!({ "location": location_json(&location), "entities": [] }))))
 }
 
@@ -282,12 +298,16 @@ async fn delete_location(
     State(api): State<WriteApi>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
+    viewer: Viewer,
 ) -> ApiResult<StatusCode> {
     check_query(&query, &[])?;
     if api.readonly {
         return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
     }
-    api.engine.delete_location(&id).await?;
+    let deleted = api.engine.delete_location(&id).await;
+    let target = deleted.as_ref().map_or_else(|_| id.clone(), |l| format!("{}:{}", l.kind, l.target));
+    api.audit.result(&viewer, "catalog.location.delete", &target, &deleted, json!({"id": id})).await;
+    deleted?;
     api.catch_up().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -408,6 +428,7 @@ async fn update_location(
     State(api): State<WriteApi>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
+    viewer: Viewer,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -416,7 +437,10 @@ async fn update_location(
         return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
     }
     let (kind, target) = location_body(&api, &headers, &body, &["type", "target"])?;
-    let location = api.engine.update_location(&id, &kind, &target).await?;
+    let updated = api.engine.update_location(&id, &kind, &target).await;
+    let location_ref = format!("{kind}:{target}");
+    api.audit.result(&viewer, "catalog.location.update", &location_ref, &updated, json!({"id": id})).await;
+    let location = updated?;
     api.catch_up().await?;
     Ok(Json(location_json(&location)))
 }

@@ -15,7 +15,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use portico_web::{Markup, PageContext, PageError, escape, see_other};
+use portico_web::{Markup, PageContext, PageError, Viewer, escape, see_other};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -57,7 +57,8 @@ pub(super) async fn import(
 ) -> Result<Response, PageError> {
     portico_web::check_same_origin(&headers)?;
     let target = form.target.trim().to_owned();
-    let outcome = analyze_or_register(&pages, &target, form.step == "register").await;
+    let register = (form.step == "register").then_some(&cx.viewer);
+    let outcome = analyze_or_register(&pages, &target, register).await;
     Ok(render_import(&pages, &cx, &target, outcome))
 }
 
@@ -67,7 +68,8 @@ fn location_type(target: &str) -> &'static str {
     if lower.starts_with("http://") || lower.starts_with("https://") { "url" } else { "file" }
 }
 
-async fn analyze_or_register(pages: &CatalogPages, target: &str, register: bool) -> Outcome {
+/// Analyzes `target`, and registers it when `register` names who asks.
+async fn analyze_or_register(pages: &CatalogPages, target: &str, register: Option<&Viewer>) -> Outcome {
     if target.is_empty() {
         return Outcome::Error("Enter the URL of a catalog-info.yaml file.".to_owned());
     }
@@ -89,15 +91,20 @@ async fn analyze_or_register(pages: &CatalogPages, target: &str, register: bool)
         Ok(found) => found.is_some(),
         Err(error) => return Outcome::Error(error.to_string()),
     };
-    if !register {
+    let Some(viewer) = register else {
         return Outcome::Analyzed { kind: kind.to_owned(), target: target.to_owned(), entities, exists };
-    }
+    };
     if pages.engine.config().readonly {
         return Outcome::Error(
             "The catalog is read-only (catalog.readonly): nothing can be registered.".to_owned(),
         );
     }
-    match pages.engine.register_location(kind, target).await {
+    let registered = pages.engine.register_location(kind, target).await;
+    pages
+        .audit
+        .result(viewer, "catalog.location.create", &format!("{kind}:{target}"), &registered, Value::Null)
+        .await;
+    match registered {
         Ok(_) => Outcome::Registered { kind: kind.to_owned(), target: target.to_owned(), entities },
         Err(EngineError::Conflict(message)) => {
             Outcome::Error(format!("{message}: it is registered already."))
@@ -279,6 +286,7 @@ pub(super) async fn unregister(
     State(pages): State<CatalogPages>,
     Path((namespace, kind, name)): Path<(String, String, String)>,
     headers: HeaderMap,
+    viewer: Viewer,
 ) -> Result<Response, PageError> {
     portico_web::check_same_origin(&headers)?;
     if pages.engine.config().readonly {
@@ -290,13 +298,16 @@ pub(super) async fn unregister(
     }
     let subject = find(&pages, &namespace, &kind, &name)?;
     let removal = removal_of(&pages, &subject).await?;
-    let result = match &removal.location_id {
-        Some(id) => pages.engine.delete_location(id).await.map(|_| ()),
+    let (action, target, result) = match &removal.location_id {
+        Some(id) => {
+            ("catalog.location.delete", &removal.origin, pages.engine.delete_location(id).await.map(|_| ()))
+        }
         None => {
             let uid = subject.entity["metadata"]["uid"].as_str().unwrap_or_default();
-            pages.engine.delete_entity(uid).await
+            ("catalog.entity.delete", &subject.entity_ref, pages.engine.delete_entity(uid).await)
         }
     };
+    pages.audit.result(&viewer, action, target, &result, Value::Null).await;
     result.map_err(|e| PageError::internal(format!("Could not unregister: {e}")))?;
     pages.catch_up().await?;
     Ok(see_other(&format!("/catalog?kind={}", subject.summary.kind.to_lowercase())))

@@ -187,9 +187,14 @@ impl Sets {
             let fields: Vec<String> = TEXT_FIELDS.iter().map(|f| (*f).to_owned()).collect();
             index.full_text(&state.text, &fields)
         });
-        let owned = match &cx.viewer.user_ref {
-            Some(user) => key("relations.ownedby", &owners_of(index, user)),
-            None => RoaringBitmap::new(),
+        // Signed in, the token says what the user owns through; otherwise the chosen user
+        // entity and its groups in the catalog.
+        let owned = match (cx.viewer.ownership_refs(), &cx.viewer.user_ref) {
+            (Some(refs), _) => {
+                key("relations.ownedby", &refs.iter().map(|r| r.to_lowercase()).collect::<Vec<_>>())
+            }
+            (None, Some(user)) => key("relations.ownedby", &owners_of(index, user)),
+            (None, None) => RoaringBitmap::new(),
         };
         let starred = starred.iter().filter_map(|r| index.by_ref(r)).map(|e| e.ordinal).collect();
         Sets { kind, facets, status, text, owned, starred, orphans, errors }

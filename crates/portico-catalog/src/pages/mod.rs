@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLockReadGuard};
 use axum::Router;
 use axum::routing::{get, post};
 use portico_model::entity_ref::{EntityRef, RefDefaults};
+use portico_plugin::Audit;
 use portico_store::{CatalogStore, UserDataStore};
 use portico_web::{NavItem, PageContext, PageError};
 use roaring::RoaringBitmap;
@@ -35,20 +36,24 @@ pub struct CatalogPages {
     store: Arc<dyn CatalogStore>,
     user_data: Arc<dyn UserDataStore>,
     engine: Engine,
+    /// Where registering and unregistering are recorded.
+    audit: Audit,
     /// Entities whose status has an error, remembered for the index version it was computed at
     /// (finding them reads bodies, which is too slow to repeat per request).
     errors: Arc<Mutex<Option<(i64, RoaringBitmap)>>>,
 }
 
 impl CatalogPages {
-    /// Pages over this index, changing the catalog through `engine`.
+    /// Pages over this index, changing the catalog through `engine` and recording the changes in
+    /// `audit`.
     pub fn new(
         index: SharedIndex,
         store: Arc<dyn CatalogStore>,
         user_data: Arc<dyn UserDataStore>,
         engine: Engine,
+        audit: Audit,
     ) -> CatalogPages {
-        CatalogPages { index, store, user_data, engine, errors: Arc::new(Mutex::new(None)) }
+        CatalogPages { index, store, user_data, engine, audit, errors: Arc::new(Mutex::new(None)) }
     }
 
     fn read(&self) -> RwLockReadGuard<'_, ReadIndex> {

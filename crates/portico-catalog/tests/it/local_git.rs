@@ -35,6 +35,7 @@ impl Catalog {
         let config = Arc::new(CatalogConfig::from_config(&config).expect("valid catalog config"));
         let sqlite = SqliteStore::in_memory().await.expect("store opens");
         sqlite.migrate().await.expect("store migrates");
+        let audit = portico_plugin::Audit::new(Arc::new(sqlite.clone()));
         let store: Arc<dyn CatalogStore> = Arc::new(sqlite);
         let index: SharedIndex = Arc::new(RwLock::new(ReadIndex::new()));
         let engine = Engine::new(store.clone(), config.clone(), Arc::new(Notify::new()));
@@ -44,6 +45,7 @@ impl Catalog {
                 index: index.clone(),
                 store: store.clone(),
                 readonly: false,
+                audit,
             }));
         Catalog { engine, index, store, routes }
     }

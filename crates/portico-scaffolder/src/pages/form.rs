@@ -343,10 +343,12 @@ async fn create(
     let entity_ref = cx.viewer.user_ref.clone().unwrap_or_else(|| identity.clone());
     let entity = api.catalog.get_entity_by_ref(&entity_ref, None).await.ok().flatten();
     let user = TaskUser { entity_ref: identity, entity };
-    let id = routes::create(api, &wizard.template, values, Secrets::new(), user).await.map_err(|error| {
-        PageError::new(error.kind.status(), "The task could not be created", error.message)
-            .first_link("Back to the templates", "/create")
-    })?;
+    let id = routes::create(api, &cx.viewer, &wizard.template, values, Secrets::new(), user).await.map_err(
+        |error| {
+            PageError::new(error.kind.status(), "The task could not be created", error.message)
+                .first_link("Back to the templates", "/create")
+        },
+    )?;
     Ok(see_other(&task_path(&id)))
 }
 

@@ -15,7 +15,7 @@ use portico_model::entity_ref::{EntityRef, RefDefaults};
 use portico_store::{TaskEventRecord, TaskEventType, TaskRecord, TaskStatus, now_millis};
 use portico_web::components::Component;
 use portico_web::html::url_with_query;
-use portico_web::{Markup, PageContext, PageError, Query, check_same_origin, escape, see_other};
+use portico_web::{Markup, PageContext, PageError, Query, Viewer, check_same_origin, escape, see_other};
 use serde_json::Value;
 
 use super::{RefLink, duration_text, entity_path, external_link, form_path, task_path, text_at, time_markup};
@@ -197,9 +197,12 @@ pub(super) async fn cancel(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    viewer: Viewer,
 ) -> Result<Response, PageError> {
     check_same_origin(&headers)?;
-    api.tasks.cancel(&id).await.map_err(|error| task_error(&id, error))?;
+    let cancelled = api.tasks.cancel(&id).await;
+    api.audit.result(&viewer, "scaffolder.task.cancel", &id, &cancelled, Value::Null).await;
+    cancelled.map_err(|error| task_error(&id, error))?;
     Ok(see_other(&task_path(&id)))
 }
 
@@ -208,11 +211,14 @@ pub(super) async fn retry(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    viewer: Viewer,
 ) -> Result<Response, PageError> {
     check_same_origin(&headers)?;
     let task = api.tasks.task(&id).await.map_err(|error| task_error(&id, error))?;
     if task.status == TaskStatus::Failed {
-        api.tasks.retry(&id, None).await.map_err(|error| task_error(&id, error))?;
+        let retried = api.tasks.retry(&id, None).await;
+        api.audit.result(&viewer, "scaffolder.task.retry", &id, &retried, Value::Null).await;
+        retried.map_err(|error| task_error(&id, error))?;
     }
     Ok(see_other(&task_path(&id)))
 }

@@ -4,7 +4,9 @@
 
 use std::sync::Mutex;
 
-use portico_store::contract::{run_catalog_contract, run_task_contract, run_user_data_contract};
+use portico_store::contract::{
+    run_audit_contract, run_catalog_contract, run_task_contract, run_user_data_contract,
+};
 use portico_store_postgres::PostgresStore;
 use sqlx::Executor;
 use sqlx::postgres::PgPoolOptions;
@@ -88,6 +90,83 @@ async fn task_contract() {
     };
     let schemas = Schemas::default();
     run_task_contract(|| {
+        let schema = schemas.fresh();
+        let url = url.clone();
+        async move { store_in_schema(&url, &schema).await }
+    })
+    .await;
+    schemas.drop_all(&url).await;
+}
+
+#[tokio::test]
+async fn audit_contract() {
+    let Ok(url) = std::env::var(URL_VAR) else {
+        println!("skipped: set {URL_VAR} to run the PostgreSQL contract tests");
+        return;
+    };
+    let schemas = Schemas::default();
+    run_audit_contract(|| {
+        let schema = schemas.fresh();
+        let url = url.clone();
+        async move { store_in_schema(&url, &schema).await }
+    })
+    .await;
+    schemas.drop_all(&url).await;
+}
+
+/// The audit log stays append-only even for SQL sent straight to the database.
+#[tokio::test]
+async fn the_database_refuses_to_change_or_remove_audit_rows() {
+    use portico_store::{AuditOutcome, AuditQuery, AuditStore, NewAuditEntry};
+
+    let Ok(url) = std::env::var(URL_VAR) else {
+        println!("skipped: set {URL_VAR} to run the PostgreSQL contract tests");
+        return;
+    };
+    let schemas = Schemas::default();
+    let store = store_in_schema(&url, &schemas.fresh()).await;
+    let entry = NewAuditEntry {
+        at: 1_000,
+        actor: "user:default/jane".to_owned(),
+        action: "catalog.location.delete".to_owned(),
+        target: "url:https://git.example/catalog-info.yaml".to_owned(),
+        outcome: AuditOutcome::Succeeded,
+        details: serde_json::Map::new(),
+    };
+    store.append(entry).await.expect("append");
+    let before = store.list(&AuditQuery::default()).await.expect("list");
+
+    for statement in [
+        "UPDATE audit_log SET actor = 'user:default/mallory'",
+        "UPDATE audit_log SET outcome = 'failed' WHERE id = 1",
+        "DELETE FROM audit_log",
+        "DELETE FROM audit_log WHERE id = 1",
+        "TRUNCATE audit_log",
+    ] {
+        let error = sqlx::query(statement).execute(store.pool()).await.expect_err(statement);
+        assert!(error.to_string().contains("append-only"), "{statement}: {error}");
+    }
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target, outcome) VALUES (2000, 'a', 'b', 'c', 'denied')",
+    )
+    .execute(store.pool())
+    .await
+    .expect("appending stays possible");
+
+    let (entries, total) = store.list(&AuditQuery::default()).await.expect("list");
+    assert_eq!(total, 2);
+    assert_eq!(entries[1..], before.0[..], "the first row is unchanged");
+    schemas.drop_all(&url).await;
+}
+
+#[tokio::test]
+async fn signing_key_contract() {
+    let Ok(url) = std::env::var(URL_VAR) else {
+        println!("skipped: set {URL_VAR} to run the PostgreSQL contract tests");
+        return;
+    };
+    let schemas = Schemas::default();
+    portico_store::contract::run_signing_key_contract(|| {
         let schema = schemas.fresh();
         let url = url.clone();
         async move { store_in_schema(&url, &schema).await }

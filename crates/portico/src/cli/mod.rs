@@ -1,5 +1,6 @@
 //! Command definitions and dispatch.
 
+mod audit;
 mod catalog;
 mod docs;
 mod migrate;
@@ -44,6 +45,8 @@ pub enum Command {
     /// Run software templates locally.
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// List the audit log: who changed what, when, and how it ended; newest first.
+    Audit(audit::AuditArgs),
 }
 
 /// `--config FILE`, repeatable; later files override earlier ones.
@@ -79,6 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(command) => search::run(command).await,
         Command::Docs(command) => docs::run(command).await,
         Command::Template(command) => template::run(command).await,
+        Command::Audit(args) => audit::run(args).await,
     }
 }
 

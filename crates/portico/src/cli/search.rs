@@ -42,6 +42,8 @@ async fn reindex(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         catalog_store: stores.catalog,
         user_data: stores.user_data,
         task_store: stores.tasks,
+        audit: stores.audit,
+        signing_keys: stores.signing_keys,
         shutdown,
     };
     let collators = SearchPlugin::default().collators(&cx).map_err(anyhow::Error::msg)?;

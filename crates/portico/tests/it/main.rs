@@ -444,3 +444,65 @@ fn a_task_running_when_the_portal_is_killed_ends_failed_with_the_reason_after_a_
     assert!(events.contains("the portal running it stopped"), "{events}");
     assert!(events.contains("\"type\":\"completion\""), "{events}");
 }
+
+#[test]
+fn audit_lists_what_a_server_changed_as_json_lines_or_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write(
+        dir.path(),
+        "app-config.yaml",
+        format!(
+            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: ./portico.db\ncatalog:\n  allowedLocationTypes: [url, file]\n"
+        )
+        .as_bytes(),
+    );
+    let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
+    let mut server = start_server(&config, port);
+    let body = format!(r#"{{"type":"file","target":"{}"}}"#, descriptor.display());
+    let created = http(port, "POST", "/api/catalog/locations", Some(&body)).unwrap();
+    let again = http(port, "POST", "/api/catalog/locations", Some(&body)).unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!((created.0, again.0), (201, 409), "{created:?} {again:?}");
+
+    let audit =
+        |args: &[&str]| portico().arg("audit").args(args).arg("--config").arg(&config).output().unwrap();
+    let output = audit(&["--json"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let target = format!("file:{}", descriptor.display());
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for (line, outcome) in lines.iter().zip(["failed", "succeeded"]) {
+        assert_eq!(line["actor"], "user:default/guest", "{line}");
+        assert_eq!(line["action"], "catalog.location.create", "{line}");
+        assert_eq!(line["target"], target.as_str(), "{line}");
+        assert_eq!(line["outcome"], outcome, "newest first: {line}");
+    }
+    assert!(lines[0]["details"]["error"].as_str().unwrap().contains("already exists"), "{}", lines[0]);
+
+    let failed = audit(&["--json", "--outcome", "failed", "--since", "1h", "--action", "catalog.*"]);
+    assert_eq!(String::from_utf8_lossy(&failed.stdout).lines().count(), 1);
+    let none = audit(&["--json", "--actor", "user:default/jane"]);
+    assert!(none.status.success() && none.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no audit entries match"));
+    let limited = audit(&["--limit", "1"]);
+    assert!(String::from_utf8_lossy(&limited.stderr).contains("showing the newest 1 of 2 entries"));
+
+    let table = audit(&[]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows[0].starts_with("TIME") && rows[0].ends_with("OUTCOME"), "{text}");
+    assert!(
+        rows[1].contains("user:default/guest  catalog.location.create  file:") && rows[1].ends_with("failed")
+    );
+    assert!(rows[2].ends_with("succeeded"), "{text}");
+    assert_eq!(rows[1].find("catalog.location"), rows[0].find("ACTION"), "columns line up: {text}");
+
+    let wrong = audit(&["--outcome", "ok"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("Invalid outcome \"ok\""));
+}

@@ -1,0 +1,73 @@
+//! Tokens never reach logs or error bodies.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::Method;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::{AuthApp, Catalog};
+
+/// Everything logged, kept for inspection.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_never_logged_or_echoed() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let yaml = "backend:\n  auth:\n    dangerouslyDisableDefaultAuthPolicy: false\n    externalAccess:\n      - type: static\n        options:\n          token: very-secret-static-token\n          subject: ci-bot\n        accessRestrictions:\n          - plugin: catalog\nauth:\n  providers:\n    guest: {}\n";
+    let app = AuthApp::start(yaml, Catalog::default()).await;
+    let user_token = app.sign_in_as_guest().await;
+    let forged = format!("{user_token}AAAA");
+    let wrong_static = "very-secret-static-tokeN";
+    let mut answers = Vec::new();
+    for token in ["very-secret-static-token", wrong_static, user_token.as_str(), forged.as_str()] {
+        let header = format!("Bearer {token}");
+        for uri in ["/api/catalog/whoami", "/api/search/whoami", "/whoami", "/api/auth/v1/userinfo"] {
+            answers.push(app.get(uri, &[("authorization", &header)]).await);
+        }
+        answers.push(app.get("/whoami", &[("cookie", &format!("portico-session={token}"))]).await);
+    }
+    answers.push(
+        app.send(Method::POST, "/sign-out", &[("cookie", &format!("portico-session={forged}"))], None).await,
+    );
+
+    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    assert!(logs.contains("issued a user token"), "logging was captured: {logs}");
+    assert!(logs.contains("refused a bearer token"), "refusals are logged: {logs}");
+    for secret in ["very-secret-static-token", wrong_static, user_token.as_str(), forged.as_str()] {
+        assert!(!logs.contains(secret), "a token was logged:\n{logs}");
+        for answer in answers.iter().filter(|answer| answer.status.as_u16() >= 400) {
+            assert!(!answer.body.contains(secret), "an error shows a token: {}", answer.body);
+        }
+    }
+    // Nor a part of one: the signature of the user token.
+    let signature = user_token.rsplit('.').next().expect("signature");
+    assert!(!logs.contains(signature));
+}
