@@ -16,6 +16,7 @@ use base64::Engine;
 use portico_model::{EntityRef, RefDefaults};
 use portico_plugin::Audit;
 use portico_store::{TaskEventRecord, TaskEventType, TaskOrderField, TaskQuery, TaskRecord, TaskStatus};
+pub use portico_web::time::iso_time;
 use portico_web::{ApiError, ApiResult, Viewer};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
@@ -269,35 +270,6 @@ pub fn serialize_event(event: &TaskEventRecord) -> Value {
         "type": event.event_type.as_str(),
         "createdAt": iso_time(event.created_at),
     })
-}
-
-/// `2024-01-02T03:04:05.678Z` for milliseconds since the epoch.
-pub fn iso_time(millis: i64) -> String {
-    let seconds = millis.div_euclid(1000);
-    let millis = millis.rem_euclid(1000);
-    let days = seconds.div_euclid(86_400);
-    let rest = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// The repeated query parameters of a request, by name.
@@ -598,16 +570,4 @@ async fn templating_extensions() -> Response {
         "globals": {"functions": {}, "values": {}},
     }))
     .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_iso_8601_in_utc_with_milliseconds() {
-        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_time(1_709_210_096_789), "2024-02-29T12:34:56.789Z");
-        assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
 }

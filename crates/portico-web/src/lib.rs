@@ -25,6 +25,7 @@ mod principal;
 mod query;
 pub mod settings;
 pub mod shell;
+pub mod time;
 mod viewer;
 
 pub use entity_tabs::{AppliesTo, EntityCard, EntityPageExtensions, EntityTab, TabFuture, TabRender};
