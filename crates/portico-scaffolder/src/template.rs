@@ -3,22 +3,16 @@
 
 use serde_json::{Value, json};
 
+use crate::parameters::{self, DEFAULT_PAGE_TITLE};
+
 /// The annotation naming a template's source folder.
 const SOURCE_LOCATION: &str = "backstage.io/source-location";
 /// The annotation naming the location a template was read from.
 const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
 
-/// The default title of a parameter page without one.
-pub const DEFAULT_PAGE_TITLE: &str = "Please enter the following information";
-
-/// The template's parameter pages: `spec.parameters` as a list (a single object is a
-/// one-page list; anything else has no pages).
+/// The template's parameter pages (see [`parameters::pages`]).
 pub fn parameter_pages(template: &Value) -> Vec<Value> {
-    match template.pointer("/spec/parameters") {
-        Some(Value::Array(pages)) => pages.iter().filter(|page| page.is_object()).cloned().collect(),
-        Some(page @ Value::Object(_)) => vec![page.clone()],
-        _ => Vec::new(),
-    }
+    template.pointer("/spec/parameters").map(parameters::pages).unwrap_or_default()
 }
 
 /// `GET /v2/templates/.../parameter-schema`'s body: `{title, description, steps: [{title,

@@ -69,12 +69,18 @@ pub use validate::{
     MAX_ERRORS, MAX_SCHEMA_DEPTH, PathSegment, ValidationError, validate_schema, validate_values,
 };
 
-/// The pages of a template's `spec.parameters`: a list as it is, a single object as a list of
-/// one, nothing for anything else.
+/// The pages of a template's `spec.parameters`: the objects of a list, a single object as a
+/// list of one, nothing for anything else.
 pub fn pages(parameters: &Value) -> Vec<Value> {
     match parameters {
-        Value::Array(pages) => pages.clone(),
+        Value::Array(pages) => pages.iter().filter(|page| page.is_object()).cloned().collect(),
         Value::Object(_) => vec![parameters.clone()],
         _ => Vec::new(),
     }
+}
+
+/// `values` with the `default` of every page's missing top-level property filled in, as the
+/// form starts out (for callers without a form, such as `portico template run`).
+pub fn values_with_defaults(pages: &[Value], values: &Value) -> Value {
+    pages.iter().fold(values.clone(), |values, page| resolve::with_defaults(page, Some(&values)))
 }

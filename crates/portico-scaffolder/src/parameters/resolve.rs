@@ -143,7 +143,7 @@ fn collect_possible<'s>(schema: &'s Value, names: &mut Vec<&'s str>, depth: usiz
 }
 
 /// The values with each missing own property's `default` filled in, as the form shows them.
-fn with_defaults(schema: &Value, value: Option<&Value>) -> Value {
+pub(crate) fn with_defaults(schema: &Value, value: Option<&Value>) -> Value {
     let mut values = match value {
         Some(Value::Object(object)) => object.clone(),
         _ => Map::new(),

@@ -49,22 +49,6 @@ fn read_yaml(path: &Path, what: &str) -> anyhow::Result<Value> {
     }
 }
 
-/// Each parameter page's property defaults, for the values not given.
-fn with_defaults(template: &Value, mut values: Value) -> Value {
-    let Some(object) = values.as_object_mut() else { return values };
-    for page in portico_scaffolder::template::parameter_pages(template) {
-        let Some(properties) = page.get("properties").and_then(Value::as_object) else { continue };
-        for (name, schema) in properties {
-            if let Some(default) = schema.get("default")
-                && !object.contains_key(name)
-            {
-                object.insert(name.clone(), default.clone());
-            }
-        }
-    }
-    values
-}
-
 async fn run_template(
     template_path: &Path,
     values_path: Option<&Path>,
@@ -83,8 +67,8 @@ async fn run_template(
         eprintln!("error: the values file must hold an object of parameter values");
         return Ok(ExitCode::FAILURE);
     }
-    let values = with_defaults(&template, values);
     let pages = portico_scaffolder::template::parameter_pages(&template);
+    let values = portico_scaffolder::parameters::values_with_defaults(&pages, &values);
     if let Err(errors) = portico_scaffolder::parameters::validate_values(&pages, &values) {
         eprintln!("error: the values do not fit the template's parameters:");
         for error in errors {
