@@ -302,6 +302,8 @@ async fn tasks_are_listed_filtered_and_ordered() {
         let (status, _) =
             create(&app, json!({"templateRef": "template:default/hello", "values": {"name": name}})).await;
         assert_eq!(status, StatusCode::CREATED);
+        // Creation times are milliseconds; tasks of the same millisecond have no order.
+        tokio::time::sleep(Duration::from_millis(3)).await;
     }
     let listed = app.get_json("/api/scaffolder/v2/tasks?limit=2").await;
     assert_eq!(listed["totalTasks"], 3);
