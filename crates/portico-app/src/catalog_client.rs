@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use portico_catalog::api::service::{CatalogHandle, CatalogServiceError};
+use portico_plugin::Access;
 use portico_scaffolder::api::{AddLocationOptions, CatalogClient, CatalogError};
 use serde_json::Value;
 
@@ -44,16 +45,17 @@ impl CatalogClient for InProcessCatalog {
     async fn get_entity_by_ref(
         &self,
         entity_ref: &str,
-        _on_behalf_of: Option<&str>,
+        access: &Access,
     ) -> Result<Option<Value>, CatalogError> {
-        Ok(self.service()?.entity(entity_ref))
+        Ok(self.service()?.entity(access, entity_ref))
     }
 
     async fn entities_matching(
         &self,
+        access: &Access,
         catalog_filter: Option<&Value>,
         limit: usize,
     ) -> Result<Vec<Value>, CatalogError> {
-        Ok(self.service()?.entities_matching(catalog_filter, limit))
+        Ok(self.service()?.entities_matching(access, catalog_filter, limit))
     }
 }

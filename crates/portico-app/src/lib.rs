@@ -5,7 +5,9 @@
 pub mod audit;
 mod auth_catalog;
 mod catalog_client;
+mod permission;
 mod plugins;
+mod search_permission;
 mod server;
 mod stores;
 

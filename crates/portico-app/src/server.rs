@@ -13,7 +13,8 @@ use axum::routing::get;
 use portico_config::Config;
 use portico_config::backend::{BackendConfig, DatabaseConfig};
 use portico_plugin::{
-    Authenticator, BoxFuture, Plugin, PluginContext, ReadinessCheck, Registrar, SettleHook, Shutdown,
+    Audit, Authenticator, BoxFuture, Permissions, Plugin, PluginContext, ReadinessCheck, Registrar,
+    SettleHook, Shutdown,
 };
 use portico_web::{EntityPageExtensions, ErrorBody, Shell, error_json};
 use tokio::sync::watch;
@@ -30,6 +31,8 @@ pub enum AppError {
     Database(String),
     #[error(transparent)]
     Plugin(#[from] portico_plugin::PluginError),
+    #[error("permission error: {0}")]
+    Permission(String),
     #[error(
         "could not listen on {addr}: {source} (is another process using the port? set backend.listen.port)"
     )]
@@ -68,7 +71,9 @@ impl Portico {
     pub async fn build(self, config: Config) -> Result<App, AppError> {
         let backend = BackendConfig::from_config(&config)?;
         let app_title = config.string("app.title")?.unwrap_or_else(|| "Portico".to_owned());
+        let engine = crate::permission::policy_engine(&config)?;
         let stores = open_stores(&backend.database).await?;
+        let permissions = Permissions::new(engine, Audit::new(stores.audit.clone()));
         let (shutdown_tx, shutdown) = Shutdown::new();
         let cx = PluginContext {
             config: Arc::new(config),
@@ -77,6 +82,7 @@ impl Portico {
             task_store: stores.tasks,
             audit: stores.audit,
             signing_keys: stores.signing_keys,
+            permissions: permissions.clone(),
             shutdown,
         };
         let mut registrar = Registrar::default();
@@ -113,6 +119,7 @@ impl Portico {
             .merge(pages)
             .fallback(fallback)
             .layer(axum::Extension(entity_pages))
+            .layer(axum::Extension(permissions))
             .layer(middleware::from_fn(move |request: Request, next: Next| {
                 portico_web::shell_middleware(shell.clone(), request, next)
             }))

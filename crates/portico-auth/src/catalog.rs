@@ -17,6 +17,18 @@ pub trait UserCatalog: Send + Sync + 'static {
     /// The entity with this ref (`user:default/jane`, compared case-insensitively) as the
     /// catalog serves it, relations included; `None` when there is none.
     async fn entity(&self, entity_ref: &str) -> Option<Value>;
+
+    /// The entities matching a Backstage catalog filter object such as `{"kind": "user",
+    /// "spec.profile.email": "jane@example.com"}`: every key a dotted path into the entity
+    /// (`metadata.annotations.oidc/email` for an annotation), every value compared
+    /// case-insensitively. Sign-in resolvers only tell none, one and several apart, so a
+    /// handful of matches is enough.
+    ///
+    /// `None` when this catalog can only look entities up by ref; sign-in resolvers that
+    /// search by email or annotation then find nobody.
+    async fn find_entities(&self, _filter: &Value) -> Option<Vec<Value>> {
+        None
+    }
 }
 
 /// What `user_ref` owns through according to the catalog: the user, every group it is a
@@ -64,11 +76,34 @@ pub(crate) mod tests {
 
     use super::*;
 
-    /// A catalog of fixed entities.
+    /// A catalog of fixed entities, searchable unless told otherwise.
     #[derive(Default)]
-    pub(crate) struct FixedCatalog(pub HashMap<String, Value>);
+    pub(crate) struct FixedCatalog {
+        entities: HashMap<String, Value>,
+        no_search: bool,
+    }
 
     impl FixedCatalog {
+        /// A User with this `spec` and these annotations.
+        pub(crate) fn with_user(
+            mut self,
+            name: &str,
+            spec: Value,
+            annotations: Value,
+            relations: &[(&str, &str)],
+        ) -> FixedCatalog {
+            self = self.with("User", name, relations);
+            let user = self.entities.get_mut(&format!("user:default/{name}")).expect("just added");
+            user["spec"] = spec;
+            user["metadata"]["annotations"] = annotations;
+            self
+        }
+
+        /// The same catalog, able to look entities up by ref only.
+        pub(crate) fn without_search(self) -> FixedCatalog {
+            FixedCatalog { no_search: true, ..self }
+        }
+
         pub(crate) fn with(mut self, kind: &str, name: &str, relations: &[(&str, &str)]) -> FixedCatalog {
             let relations: Vec<Value> =
                 relations.iter().map(|(kind, target)| json!({"type": kind, "targetRef": target})).collect();
@@ -78,7 +113,7 @@ pub(crate) mod tests {
                 "metadata": {"name": name, "namespace": "default"},
                 "relations": relations,
             });
-            self.0.insert(format!("{kind}:default/{name}").to_lowercase(), entity);
+            self.entities.insert(format!("{kind}:default/{name}").to_lowercase(), entity);
             self
         }
     }
@@ -86,7 +121,22 @@ pub(crate) mod tests {
     #[async_trait]
     impl UserCatalog for FixedCatalog {
         async fn entity(&self, entity_ref: &str) -> Option<Value> {
-            self.0.get(&entity_ref.to_lowercase()).cloned()
+            self.entities.get(&entity_ref.to_lowercase()).cloned()
+        }
+
+        async fn find_entities(&self, filter: &Value) -> Option<Vec<Value>> {
+            if self.no_search {
+                return None;
+            }
+            let filter = filter.as_object().expect("a filter object");
+            let matches = |entity: &Value| {
+                let rows = portico_model::search_rows(entity).expect("searchable");
+                filter.iter().all(|(key, value)| {
+                    let value = value.as_str().expect("a string").to_lowercase();
+                    rows.iter().any(|row| row.key == key.to_lowercase() && row.value.as_ref() == Some(&value))
+                })
+            };
+            Some(self.entities.values().filter(|entity| matches(entity)).cloned().collect())
         }
     }
 

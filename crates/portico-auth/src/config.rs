@@ -7,6 +7,7 @@ use portico_config::{Config, ConfigError};
 use portico_model::{EntityRef, RefDefaults};
 
 use crate::external::ExternalAccess;
+use crate::oidc::{OIDC_PROVIDER_ID, OidcConfig};
 
 /// `auth.backstageTokenExpiration` when absent (Backstage's default).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -34,6 +35,8 @@ pub struct AuthConfig {
     pub environment: String,
     /// `auth.providers.guest`, when configured.
     pub guest: Option<GuestConfig>,
+    /// `auth.providers.oidc`, when configured.
+    pub oidc: Option<OidcConfig>,
     /// The ids under `auth.providers` this portal has no provider for.
     pub unsupported_providers: Vec<String>,
     /// `backend.auth.externalAccess`.
@@ -69,12 +72,13 @@ impl AuthConfig {
         };
         let environment = config.string("auth.environment")?.unwrap_or_else(|| "development".to_owned());
         let mut guest = None;
+        let mut oidc = None;
         let mut unsupported_providers = Vec::new();
         for id in config.object("auth.providers")?.map(|providers| providers.keys()).into_iter().flatten() {
-            if id == "guest" {
-                guest = Some(GuestConfig::from_config(config)?);
-            } else {
-                unsupported_providers.push(id.clone());
+            match id.as_str() {
+                "guest" => guest = Some(GuestConfig::from_config(config)?),
+                OIDC_PROVIDER_ID => oidc = Some(OidcConfig::from_config(config)?),
+                _ => unsupported_providers.push(id.clone()),
             }
         }
         Ok(AuthConfig {
@@ -84,6 +88,7 @@ impl AuthConfig {
             token_lifetime,
             environment,
             guest,
+            oidc,
             unsupported_providers,
             external_access: ExternalAccess::from_config(config)?,
             open_api: config.bool("backend.auth.dangerouslyDisableDefaultAuthPolicy")?.unwrap_or(true),
@@ -172,6 +177,7 @@ mod tests {
         assert_eq!(config.token_lifetime, DEFAULT_TOKEN_LIFETIME);
         assert!(config.is_development());
         assert_eq!(config.guest, None);
+        assert_eq!(config.oidc, None);
         assert!(config.open_api, "the API stays open unless the default auth policy is turned on");
     }
 

@@ -190,8 +190,10 @@ mod tests {
         let config =
             Config::from_yaml_str("auth:\n  providers:\n    guest: {}\n", Path::new("."), &|_| None).unwrap();
         let catalog = FixedCatalog::default().with("User", "jane", &[("memberOf", "group:default/team-a")]);
+        let config = AuthConfig::from_config(&config).unwrap();
+        let audit = portico_plugin::Audit::new(fixture.store.clone());
         let service =
-            AuthService::new(fixture.factory(), Arc::new(catalog), AuthConfig::from_config(&config).unwrap());
+            AuthService::new(fixture.factory(), Arc::new(catalog), config, audit, reqwest::Client::new());
         let app = app(service.clone());
         // Signed in before joining the catalog: the token owns through the user alone.
         let issued = service.tokens().issue("user:default/jane", &[]).await.unwrap();

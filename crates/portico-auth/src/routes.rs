@@ -1,5 +1,6 @@
 //! `/api/auth` (other-apis.md §4.1): OIDC discovery, the JWKS, user info, and the routes of
-//! each sign-in provider (`/<provider>/start`, `/handler/frame`, `/refresh`, `/logout`).
+//! each sign-in provider (`/<provider>/start`, `/handler/frame`, `/refresh`, `/logout`): the
+//! guest's here, the OpenID Connect provider's in [`crate::oidc`].
 
 use std::collections::HashMap;
 
@@ -11,9 +12,8 @@ use axum::{Json, Router};
 use portico_web::{ApiError, ApiResult, ErrorKind};
 use serde_json::{Value, json};
 
-use crate::popup::popup_page;
-use crate::service::AuthService;
-use crate::urls::same_origin_target;
+use crate::oauth::Delivery;
+use crate::service::{AuthService, SignInOutcome};
 
 /// The routes under `/api/auth`.
 pub fn router(service: AuthService) -> Router {
@@ -26,7 +26,10 @@ pub fn router(service: AuthService) -> Router {
             .route("/guest/start", get(guest_start))
             .route("/guest/handler/frame", get(guest_frame).post(guest_frame))
             .route("/guest/refresh", get(guest_refresh).post(guest_refresh))
-            .route("/guest/logout", post(logout));
+            .route("/guest/logout", post(guest_logout));
+    }
+    if service.oidc().is_some() {
+        router = crate::oidc::routes::routes(router);
     }
     router
         .route("/{provider}", get(unknown_provider).post(unknown_provider))
@@ -85,48 +88,40 @@ async fn guest_start(State(service): State<AuthService>, uri: axum::http::Uri) -
 
 /// `GET|POST /guest/handler/frame`: signs the guest in and hands the answer to the app — as
 /// the popup page (default), or by redirecting to `redirectUrl` (`flow=redirect`), which must
-/// be a page of the app.
+/// be a page of the app and then also gets the portal's session cookie.
 async fn guest_frame(
     State(service): State<AuthService>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let app_origin = service.config().app_origin.clone();
-    if query.get("flow").map(String::as_str) == Some("redirect") {
-        let redirect = query
-            .get("redirectUrl")
-            .ok_or_else(|| ApiError::input("No redirectUrl provided in request query parameters"))?;
-        let target = same_origin_target(redirect, &app_origin)
-            .ok_or_else(|| ApiError::not_allowed(format!("Redirect URL '{redirect}' is not allowed")))?;
-        let location = match service.sign_in_as_guest().await {
-            Ok(_) => target,
-            Err(error) => {
-                let separator = if target.contains('?') { '&' } else { '?' };
-                format!("{target}{separator}error={}", crate::urls::encode(&error.message))
-            }
-        };
-        let location =
-            HeaderValue::from_str(&location).map_err(|_| ApiError::input("Invalid redirect URL"))?;
-        return Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response());
-    }
-    let payload = match query.get("origin").filter(|origin| **origin != app_origin) {
-        Some(origin) => error_payload(&ApiError::not_allowed(format!("Origin '{origin}' is not allowed"))),
-        None => match service.sign_in_as_guest().await {
-            Ok(issued) => json!({
-                "type": "authorization_response",
-                "response": {
-                    "profile": {"displayName": "Guest"},
-                    "providerInfo": {"name": "Guest"},
-                    "backstageIdentity": service.backstage_identity(&issued),
-                },
-            }),
-            Err(error) => error_payload(&error),
-        },
+    let flow = query.get("flow").map(String::as_str);
+    let delivery = Delivery::new(flow, query.get("redirectUrl").map(String::as_str), &app_origin)?;
+    let signed_in = match query.get("origin").filter(|origin| **origin != app_origin) {
+        Some(origin) => Err(ApiError::not_allowed(format!("Origin '{origin}' is not allowed"))),
+        None => service.sign_in_as_guest().await,
     };
-    Ok(popup_page(&app_origin, &payload))
-}
-
-fn error_payload(error: &ApiError) -> Value {
-    json!({"type": "authorization_response", "error": {"name": error.kind.name(), "message": error.message}})
+    let response = match signed_in {
+        Ok(issued) => {
+            let user = &issued.principal.user_entity_ref;
+            service.audit_sign_in("guest", delivery.flow(), SignInOutcome::Succeeded { user }).await;
+            let answer = json!({
+                "profile": {"displayName": "Guest"},
+                "providerInfo": {"name": "Guest"},
+                "backstageIdentity": service.backstage_identity(&issued),
+            });
+            let mut response = delivery.success(&app_origin, answer);
+            if let (Delivery::Redirect(_), Some(cookie)) = (&delivery, service.session_cookie(&issued)) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(error) => {
+            let outcome = SignInOutcome::Failed { claimed: None, reason: &error.message };
+            service.audit_sign_in("guest", delivery.flow(), outcome).await;
+            delivery.failure(&app_origin, &error)
+        }
+    };
+    Ok(response)
 }
 
 /// `GET|POST /guest/refresh`: a fresh token for the guest.
@@ -139,8 +134,10 @@ async fn guest_refresh(State(service): State<AuthService>) -> ApiResult<Json<Val
     })))
 }
 
-/// `POST /<provider>/logout`: there is no provider session to end.
-async fn logout() -> StatusCode {
+/// `POST /guest/logout`: there is no provider session to end; the sign-out is recorded.
+async fn guest_logout(State(service): State<AuthService>, headers: HeaderMap) -> StatusCode {
+    let user = service.caller(&headers).await;
+    service.audit_sign_out(user.as_deref(), "guest").await;
     StatusCode::OK
 }
 

@@ -1,15 +1,20 @@
 //! Signing people in: the token for a user (with their ownership from the catalog), the
-//! `backstageIdentity` answer Backstage's frontend expects, and the portal's session cookie.
-//! Every sign-in provider goes through [`AuthService`].
+//! `backstageIdentity` answer Backstage's frontend expects, the portal's session cookie, and
+//! the audit log's record of who signed in and out. Every sign-in provider goes through
+//! [`AuthService`].
 
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use portico_plugin::Audit;
+use portico_store::AuditOutcome;
 use portico_web::{ApiError, ErrorKind, UserPrincipal};
 use serde_json::{Value, json};
 
 use crate::catalog::{UserCatalog, catalog_ownership};
 use crate::config::{AuthConfig, GuestConfig};
+use crate::oauth::cookie;
+use crate::oidc::OidcProvider;
 use crate::tokens::{IssueError, IssuedToken, TokenFactory};
 
 /// The cookie that keeps a person signed in to the portal's pages: their user token.
@@ -20,17 +25,79 @@ const MAX_COOKIE_VALUE: usize = 4_000;
 /// Backstage's answer when the guest provider is used outside development.
 pub const GUEST_REFUSED: &str = "The guest provider is NOT recommended for use outside of a development environment. If you want to enable this, set `auth.providers.guest.dangerouslyAllowOutsideDevelopment: true` in your app config.";
 
+/// The audit action of a sign-in, through any provider or the portal's own pages.
+pub const AUDIT_SIGN_IN: &str = "auth.sign-in";
+/// The audit action of a sign-out.
+pub const AUDIT_SIGN_OUT: &str = "auth.sign-out";
+/// The actor of audit entries about someone the portal could not identify.
+const ANONYMOUS: &str = "anonymous";
+
 /// Sign-in for every provider. Cheap to clone.
 #[derive(Clone)]
 pub struct AuthService {
     tokens: TokenFactory,
     catalog: Arc<dyn UserCatalog>,
     config: Arc<AuthConfig>,
+    audit: Audit,
+    oidc: Option<Arc<OidcProvider>>,
+}
+
+/// How a sign-in ended, for the audit log.
+pub(crate) enum SignInOutcome<'a> {
+    /// Signed in as this user.
+    Succeeded { user: &'a str },
+    /// Refused: `claimed` is who the provider said the person is (their email), if it said.
+    Failed { claimed: Option<&'a str>, reason: &'a str },
 }
 
 impl AuthService {
-    pub fn new(tokens: TokenFactory, catalog: Arc<dyn UserCatalog>, config: AuthConfig) -> AuthService {
-        AuthService { tokens, catalog, config: Arc::new(config) }
+    /// The service configured by `config`, issuing `tokens`, reading users from `catalog`,
+    /// recording sign-ins into `audit`, and reaching OpenID Connect providers with `http`.
+    pub fn new(
+        tokens: TokenFactory,
+        catalog: Arc<dyn UserCatalog>,
+        config: AuthConfig,
+        audit: Audit,
+        http: reqwest::Client,
+    ) -> AuthService {
+        let oidc = config.oidc.as_ref().map(|oidc| Arc::new(OidcProvider::new(oidc, &config, http)));
+        AuthService { tokens, catalog, config: Arc::new(config), audit, oidc }
+    }
+
+    /// The catalog users are resolved in.
+    pub(crate) fn catalog(&self) -> &dyn UserCatalog {
+        self.catalog.as_ref()
+    }
+
+    /// The OpenID Connect provider, when `auth.providers.oidc` is configured.
+    pub(crate) fn oidc(&self) -> Option<&OidcProvider> {
+        self.oidc.as_deref()
+    }
+
+    /// Records a sign-in through `provider` (`guest`, `oidc`) by way of `flow` (`popup` and
+    /// `redirect` for the provider's frame handler, `form` for the portal's guest form).
+    pub(crate) async fn audit_sign_in(&self, provider: &str, flow: &str, outcome: SignInOutcome<'_>) {
+        let (actor, result, details) = match outcome {
+            SignInOutcome::Succeeded { user } => (user, AuditOutcome::Succeeded, json!({"flow": flow})),
+            SignInOutcome::Failed { claimed, reason } => {
+                (claimed.unwrap_or(ANONYMOUS), AuditOutcome::Failed, json!({"flow": flow, "error": reason}))
+            }
+        };
+        self.audit.record(actor, AUDIT_SIGN_IN, provider, result, details).await;
+    }
+
+    /// Records a sign-out from `target` (a provider id, or `session` for the portal's own
+    /// session) by `actor` (a user ref; `anonymous` when unknown).
+    pub(crate) async fn audit_sign_out(&self, actor: Option<&str>, target: &str) {
+        let actor = actor.unwrap_or(ANONYMOUS);
+        self.audit.record(actor, AUDIT_SIGN_OUT, target, AuditOutcome::Succeeded, Value::Null).await;
+    }
+
+    /// The user a request comes from according to its bearer token or session cookie, for
+    /// routes the gate does not look at (the auth plugin's own).
+    pub(crate) async fn caller(&self, headers: &HeaderMap) -> Option<String> {
+        let token = crate::gate::bearer_token(headers).or_else(|| session_token(headers))?;
+        self.tokens.verify(token).await.ok().map(|user| user.user_entity_ref)
     }
 
     /// The tokens this portal issues and verifies.
@@ -124,15 +191,7 @@ impl AuthService {
 
 /// The session token of a request's `Cookie` headers, if any.
 pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| name.trim() == SESSION_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty())
+    cookie(headers, SESSION_COOKIE)
 }
 
 /// Whether a response sets (or clears) the session cookie itself.

@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use portico_catalog::index::ReadIndex;
+use portico_catalog::index::{ReadIndex, Readable};
 use portico_catalog::pages::graph::{GraphOptions, render_svg, walk};
 use portico_store::FinalEntityRow;
 use portico_web::Query;
@@ -69,7 +69,7 @@ fn main() {
         let mut size = (0, 0, 0);
         for _ in 0..RUNS {
             let start = Instant::now();
-            let graph = walk(&index, "component:default/hub", &hub, &options);
+            let graph = walk(&index, &Readable::All, "component:default/hub", &hub, &options);
             let svg = render_svg(&graph);
             times.push(start.elapsed());
             size = (graph.nodes.len(), graph.edges.len(), svg.len());

@@ -2,6 +2,7 @@
 //! in-memory read index fed by the store's change feed (`index`), and the `/api/catalog`
 //! routes (`api`).
 
+mod access;
 pub mod api;
 pub mod config;
 pub mod engine;

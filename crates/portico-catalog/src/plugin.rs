@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use portico_plugin::permission::permission::CATALOG_ENTITY_READ;
 use portico_plugin::{Audit, Plugin, PluginContext, PluginError, Registrar, Shutdown};
 use portico_store::CatalogStore;
 use tokio::sync::Notify;
@@ -41,7 +42,9 @@ impl Plugin for CatalogPlugin {
         let fail = |message: String| PluginError { plugin: "catalog", message };
         let config = Arc::new(CatalogConfig::from_config(&cx.config).map_err(|e| fail(e.to_string()))?);
         let store = cx.catalog_store.clone();
-        let loaded = index::load_from(store.as_ref()).await.map_err(|e| fail(e.to_string()))?;
+        let read_classifier = cx.permissions.engine().entity_classifier(&CATALOG_ENTITY_READ);
+        let loaded =
+            index::load_from(store.as_ref(), read_classifier).await.map_err(|e| fail(e.to_string()))?;
         tracing::info!(entities = loaded.len(), "catalog index loaded");
         let index: SharedIndex = Arc::new(std::sync::RwLock::new(loaded));
 

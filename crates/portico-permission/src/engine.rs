@@ -15,7 +15,7 @@ use miette::Diagnostic;
 use crate::permission::{ALL, Permission};
 use crate::principal::Principal;
 use crate::resource::{Described, EntityProjection, Resource};
-use crate::slice::ActionSlice;
+use crate::slice::{ActionSlice, Needs};
 use crate::vocabulary::{PARSED_SCHEMA, TYPES, uid};
 
 /// The answer to one permission check.
@@ -201,6 +201,15 @@ impl PolicyEngine {
         Ok(PolicyEngine { policies: Some(Arc::new(policies)) })
     }
 
+    /// How the policies for `permission` tell catalog entities apart: entities of one
+    /// [`EntityClass`] always get the same decision, whoever asks. A catalog keeps its
+    /// entities grouped by class and decides once per class to filter a list inside its query.
+    /// `None` when the policies never look at the entity (one decision covers them all).
+    pub fn entity_classifier(&self, permission: &Permission) -> Option<EntityClassifier> {
+        let needs = &self.policies.as_ref()?.slices.get(permission.name)?.needs;
+        needs.resource_dependent().then(|| EntityClassifier { needs: needs.clone() })
+    }
+
     /// Whether checks can ever deny: false when permissions are disabled or allow-all.
     pub fn enforces(&self) -> bool {
         self.policies.is_some()
@@ -232,6 +241,24 @@ impl PolicyEngine {
         }
     }
 }
+
+/// Reduces catalog entities to what the policies of one permission read of them.
+#[derive(Debug, Clone)]
+pub struct EntityClassifier {
+    needs: Needs,
+}
+
+impl EntityClassifier {
+    /// The class of an entity as the catalog serves it; an entity without kind or name has
+    /// none (and is denied when checked).
+    pub fn classify(&self, entity: &serde_json::Value) -> Option<EntityClass> {
+        EntityProjection::of(entity, &self.needs).ok().map(EntityClass)
+    }
+}
+
+/// Catalog entities that look alike to the policies of one permission.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct EntityClass(EntityProjection);
 
 /// Checks of one permission for one principal; see [`PolicyEngine::for_principal`].
 pub struct PreparedCheck<'e> {
@@ -315,6 +342,18 @@ impl PreparedCheck<'_> {
         match &self.inner {
             Prepared::Always(_) => false,
             Prepared::Cedar(check) => check.slice.needs.resource_dependent(),
+        }
+    }
+
+    /// Decides for every catalog entity of `class` (see [`PolicyEngine::entity_classifier`]);
+    /// [`EntityClass::default`] stands for any entity when the policies do not look at it.
+    pub fn decide_class(&self, class: &EntityClass) -> Decision {
+        match &self.inner {
+            Prepared::Always(decision) => decision.clone(),
+            Prepared::Cedar(check) if !check.slice.needs.resource_dependent() => {
+                check.decide(Some(Resource::Entity(&serde_json::Value::Null)))
+            }
+            Prepared::Cedar(check) => check.decide_entity(class.0.clone()),
         }
     }
 

@@ -63,7 +63,9 @@ mod resource;
 mod slice;
 mod vocabulary;
 
-pub use engine::{Decision, PolicyEngine, PolicyError, PolicyProblem, PreparedCheck};
+pub use engine::{
+    Decision, EntityClass, EntityClassifier, PolicyEngine, PolicyError, PolicyProblem, PreparedCheck,
+};
 pub use permission::{Permission, PermissionAction, PermissionType, ResourceType};
 pub use principal::Principal;
 pub use resource::Resource;

@@ -150,6 +150,8 @@ pub const SCAFFOLDER_TEMPLATE_STEP_READ: Permission =
 pub const SCAFFOLDER_TEMPLATE_MANAGEMENT: Permission = basic("scaffolder.template.management", None);
 pub const SCAFFOLDER_ACTION_EXECUTE: Permission =
     resource("scaffolder.action.execute", ScaffolderAction, None);
+/// Portico's own (Backstage has no audit log): reading the audit log.
+pub const AUDIT_ENTRY_READ: Permission = basic("audit.entry.read", Some(Read));
 
 /// Every permission Portico knows, in the order the Cedar schema declares them.
 pub const ALL: &[&Permission] = &[
@@ -169,6 +171,7 @@ pub const ALL: &[&Permission] = &[
     &SCAFFOLDER_TEMPLATE_STEP_READ,
     &SCAFFOLDER_TEMPLATE_MANAGEMENT,
     &SCAFFOLDER_ACTION_EXECUTE,
+    &AUDIT_ENTRY_READ,
 ];
 
 #[cfg(test)]

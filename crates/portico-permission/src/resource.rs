@@ -94,7 +94,7 @@ pub(crate) enum Described {
 
 /// What policies read of a catalog entity. Two entities with equal projections get the same
 /// decision, which is what lets a list be filtered with one Cedar evaluation per projection.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct EntityProjection {
     /// The entity's ref, kept only when policies look at which entity it is.
     reference: Option<String>,

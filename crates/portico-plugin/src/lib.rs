@@ -9,18 +9,21 @@
 //! never see each other's internals; what one plugin offers another is a trait in the offering
 //! plugin's `api` module.
 
+mod access;
 mod audit;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use access::{Access, Denied, Filter, Permissions};
 pub use audit::Audit;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use portico_config::Config;
+pub use portico_permission as permission;
 use portico_store::{AuditStore, CatalogStore, SigningKeyStore, TaskStore, UserDataStore};
 pub use portico_web::{EntityCard, EntityTab, NavItem};
 use tokio::sync::watch;
@@ -85,6 +88,9 @@ pub struct PluginContext {
     pub signing_keys: Arc<dyn SigningKeyStore>,
     /// The audit log, in the same database; record into it through [`Audit`].
     pub audit: Arc<dyn AuditStore>,
+    /// The portal's policies, for work done on a user's behalf outside a request handler
+    /// (`Access::new`); handlers take [`Access`] instead.
+    pub permissions: Arc<Permissions>,
     pub shutdown: Shutdown,
 }
 

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use portico_plugin::Access;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -192,6 +193,9 @@ pub struct ActionContext {
     pub cancel: CancellationToken,
     /// The user the task runs for.
     pub user: Option<TaskUser>,
+    /// Whoever the task runs for, as permission checks see them: the catalog is read as this
+    /// caller.
+    pub access: Access,
     /// Application services (the catalog).
     pub services: ActionServices,
     secrets: Secrets,
@@ -208,6 +212,7 @@ impl std::fmt::Debug for ActionContext {
             .field("dry_run", &self.dry_run)
             .field("cancelled", &self.cancel.is_cancelled())
             .field("user", &self.user)
+            .field("access", &self.access)
             .field("services", &self.services)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field("outputs", &self.outputs)
@@ -217,7 +222,7 @@ impl std::fmt::Debug for ActionContext {
 
 impl ActionContext {
     /// A context with the given input, workspace and logger; no secrets, no template info, no
-    /// user, no services, not a dry run, not cancelled.
+    /// user, unrestricted access, no services, not a dry run, not cancelled.
     pub fn new(input: Map<String, Value>, workspace: Workspace, logger: ActionLogger) -> Self {
         ActionContext {
             input,
@@ -227,6 +232,7 @@ impl ActionContext {
             dry_run: false,
             cancel: CancellationToken::new(),
             user: None,
+            access: Access::unrestricted(),
             services: ActionServices::default(),
             secrets: Secrets::new(),
             outputs: Map::new(),

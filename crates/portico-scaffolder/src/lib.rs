@@ -7,8 +7,9 @@
 //! ([`workspace`]), the built-in actions ([`actions`]) and their settings ([`config`]); and the
 //! task runner that executes a template's steps with them ([`runner`]). As a plugin it keeps
 //! durable tasks ([`tasks`]), serves `/api/scaffolder` ([`routes`]) and the `/create` pages
-//! ([`pages`]).
+//! ([`pages`]), each caller limited to what the portal's permissions allow them ([`access`]).
 
+pub mod access;
 pub mod actions;
 pub mod api;
 pub mod config;

@@ -49,8 +49,14 @@ impl Plugin for ScaffolderPlugin {
             .map_err(|e| fail(e.to_string()))?;
         let services = ActionServices { catalog: Some(self.catalog.clone()) };
         let templater = Arc::new(Templater::new(actions_config.integrations.clone()));
-        let tasks =
-            TaskService::new(cx.task_store.clone(), Arc::new(registry), services, templater, settings);
+        let tasks = TaskService::new(
+            cx.task_store.clone(),
+            Arc::new(registry),
+            services,
+            templater,
+            settings,
+            cx.permissions.clone(),
+        );
         let api = ScaffolderApi {
             tasks: tasks.clone(),
             catalog: self.catalog.clone(),

@@ -1,5 +1,12 @@
 //! `/api/scaffolder`: Backstage's scaffolder routes (other-apis.md §1.4) — parameter schemas,
 //! actions, tasks with their event log and stream, cancel and retry, dry runs.
+//!
+//! Every route that touches a template or a task takes the caller's [`Access`] (§1.8):
+//! templates are read through the catalog as the caller, with the parameter pages and steps
+//! the caller may not read left out; creating, retrying and dry-running need
+//! `scaffolder.task.create` on the template; reading a task or its events needs
+//! `scaffolder.task.read` on it, cancelling it `scaffolder.task.cancel`; lists hold the
+//! readable tasks only.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -14,13 +21,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use portico_model::{EntityRef, RefDefaults};
-use portico_plugin::Audit;
+use portico_plugin::permission::Resource;
+use portico_plugin::permission::permission::{
+    SCAFFOLDER_TASK_CANCEL, SCAFFOLDER_TASK_CREATE, SCAFFOLDER_TASK_READ,
+};
+use portico_plugin::{Access, Audit, Denied};
 use portico_store::{TaskEventRecord, TaskEventType, TaskOrderField, TaskQuery, TaskRecord, TaskStatus};
 pub use portico_web::time::iso_time;
 use portico_web::{ApiError, ApiResult, Viewer};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
+use crate::access::{RUN_AS_KEY, RunAs, authorized_parts, readable_tasks, stored_template};
 use crate::api::{CatalogClient, Secrets, TaskUser};
 use crate::parameters::validate_values;
 use crate::runner::{SpecError, TaskSpec};
@@ -74,19 +86,37 @@ impl From<TaskError> for ApiError {
     }
 }
 
-/// The template named `template_ref` (`template:default/name`), as the caller may read it.
-pub async fn load_template(catalog: &dyn CatalogClient, template_ref: &str) -> ApiResult<Value> {
+/// The template named `template_ref` (`template:default/name`) as `access` may read it: read
+/// through the catalog as the caller (a template the caller may not read is not found), and
+/// without the parameter pages and steps the caller may not read ([`authorized_parts`]).
+pub async fn load_template(
+    catalog: &dyn CatalogClient,
+    access: &Access,
+    template_ref: &str,
+) -> ApiResult<Value> {
     let parsed = EntityRef::parse(template_ref, RefDefaults { kind: Some("template"), namespace: None })
         .map_err(|error| ApiError::input(error.message))?;
     if !parsed.kind.eq_ignore_ascii_case("template") {
         return Err(ApiError::input("Invalid kind, only 'Template' kind is supported"));
     }
     let canonical = parsed.canonical();
-    catalog
-        .get_entity_by_ref(&canonical, None)
+    let template = catalog
+        .get_entity_by_ref(&canonical, access)
         .await
         .map_err(|error| ApiError::internal(error.to_string()))?
-        .ok_or_else(|| ApiError::not_found(format!("Template {canonical} not found")))
+        .ok_or_else(|| ApiError::not_found(format!("Template {canonical} not found")))?;
+    Ok(authorized_parts(access, &template))
+}
+
+/// Checks that `access` may run `template` (`scaffolder.task.create`), before a task is
+/// created, retried or dry-run; a deny is recorded against `target`, the template's ref.
+pub async fn require_create(access: &Access, template: &Value, target: &str) -> Result<(), Denied> {
+    access.require(&SCAFFOLDER_TASK_CREATE, Some(Resource::Entity(template)), target).await
+}
+
+/// Checks that `access` may read `task` (`scaffolder.task.read`): `403` otherwise, as Backstage.
+pub async fn require_read(access: &Access, task: &TaskRecord) -> Result<(), Denied> {
+    access.require(&SCAFFOLDER_TASK_READ, Some(Resource::Task(&serialize_task(task))), &task.id).await
 }
 
 /// `400 InputError` unless the entity is a template the runner executes.
@@ -99,12 +129,14 @@ fn check_api_version(template: &Value) -> ApiResult<()> {
     }
 }
 
-/// `GET /v2/templates/:namespace/:kind/:name/parameter-schema`.
+/// `GET /v2/templates/:namespace/:kind/:name/parameter-schema`: the pages the caller may read.
 async fn parameter_schema(
     State(api): State<ScaffolderApi>,
     Path((namespace, kind, name)): Path<(String, String, String)>,
+    access: Access,
 ) -> ApiResult<Response> {
-    let template = load_template(api.catalog.as_ref(), &format!("{kind}:{namespace}/{name}")).await?;
+    let template =
+        load_template(api.catalog.as_ref(), &access, &format!("{kind}:{namespace}/{name}")).await?;
     check_api_version(&template)?;
     Ok(axum::Json(template::parameter_schema(&template)).into_response())
 }
@@ -132,10 +164,10 @@ async fn list_actions(State(api): State<ScaffolderApi>) -> Response {
     axum::Json(body).into_response()
 }
 
-/// The user a request acts for, and their catalog entity.
-async fn caller(catalog: &dyn CatalogClient, viewer: &Viewer) -> TaskUser {
+/// The user a request acts for, and their catalog entity as they may read it.
+async fn caller(catalog: &dyn CatalogClient, access: &Access, viewer: &Viewer) -> TaskUser {
     let user_ref = viewer.identity().to_owned();
-    let entity = catalog.get_entity_by_ref(&user_ref, None).await.ok().flatten();
+    let entity = catalog.get_entity_by_ref(&user_ref, access).await.ok().flatten();
     TaskUser { entity_ref: user_ref, entity }
 }
 
@@ -159,8 +191,9 @@ fn secrets_of(body: &Value) -> ApiResult<Secrets> {
     }
 }
 
-/// The `400 {errors}` answer when `values` fail a shown page of the template, or the secrets
-/// fail the template's secrets schema; `None` when the request is valid.
+/// The `400 {errors}` answer when `values` fail a page of the template (pass the template as
+/// the caller may read it: the pages they may not read are not checked), or the secrets fail
+/// the template's secrets schema; `None` when the request is valid.
 fn refusal(template: &Value, values: &Value, secrets: &Secrets) -> Option<Response> {
     let pages = template::parameter_pages(template);
     if let Err(errors) = validate_values(&pages, values) {
@@ -196,7 +229,12 @@ fn refusal(template: &Value, values: &Value, secrets: &Secrets) -> Option<Respon
 }
 
 /// `POST /v2/tasks`: `{templateRef, values, secrets?}` → `201 {id}`.
-async fn create_task(State(api): State<ScaffolderApi>, viewer: Viewer, body: Bytes) -> ApiResult<Response> {
+async fn create_task(
+    State(api): State<ScaffolderApi>,
+    access: Access,
+    viewer: Viewer,
+    body: Bytes,
+) -> ApiResult<Response> {
     let body = json_body(&body)?;
     let Some(template_ref) = body.get("templateRef").and_then(Value::as_str) else {
         return Err(ApiError::input("Malformed request: templateRef must be a string"));
@@ -207,20 +245,29 @@ async fn create_task(State(api): State<ScaffolderApi>, viewer: Viewer, body: Byt
         Some(_) => return Err(ApiError::input("Malformed request: values must be an object")),
     };
     let secrets = secrets_of(&body)?;
-    let template = load_template(api.catalog.as_ref(), template_ref).await?;
+    let template = load_template(api.catalog.as_ref(), &access, template_ref).await?;
     check_api_version(&template)?;
+    require_create(&access, &template, &template_ref_of(&template)).await?;
     if let Some(response) = refusal(&template, &values, &secrets) {
         return Ok(response);
     }
-    let user = caller(api.catalog.as_ref(), &viewer).await;
-    let id = create(&api, &viewer, &template, values, secrets, user).await?;
+    let user = caller(api.catalog.as_ref(), &access, &viewer).await;
+    let id = create(&api, &access, &viewer, &template, values, secrets, user).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }
 
-/// Stores a task running `template` with `values` for `user`; returns its id. The values are
-/// expected to be valid already.
+/// The canonical ref of a template entity, `template:<namespace>/<name>`.
+fn template_ref_of(template: &Value) -> String {
+    EntityRef::from_entity(template).map_or_else(|| "template".to_owned(), |parsed| parsed.canonical())
+}
+
+/// Stores a task running `template` (as `access` may read it: [`load_template`]) with `values`
+/// for `user`; returns its id. The values are expected to be valid already, and the caller
+/// allowed to run the template ([`require_create`]). The task keeps who asked ([`RunAs`]), so
+/// its steps are checked for them when a worker runs it.
 pub async fn create(
     api: &ScaffolderApi,
+    access: &Access,
     viewer: &Viewer,
     template: &Value,
     values: Value,
@@ -231,6 +278,7 @@ pub async fn create(
     let mut spec =
         TaskSpec::from_template(&id, template, values).map_err(|e| ApiError::input(e.to_string()))?;
     spec.template_info.base_url = template::base_url(template);
+    spec.run_as = Some(RunAs::new(access.principal().clone(), template));
     let created_by = user.entity_ref.clone();
     spec.user = Some(user);
     let spec = spec.with_secrets(secrets);
@@ -245,11 +293,15 @@ pub async fn create(
 }
 
 /// Backstage's `SerializedTask`: `{id, spec, status, createdAt, lastHeartbeatAt?, createdBy?}`
-/// — never the secrets.
+/// — never the secrets, nor who the task runs for ([`RUN_AS_KEY`]).
 pub fn serialize_task(task: &TaskRecord) -> Value {
+    let mut spec = task.spec.clone();
+    if let Some(spec) = spec.as_object_mut() {
+        spec.remove(RUN_AS_KEY);
+    }
     let mut body = Map::new();
     body.insert("id".into(), json!(task.id));
-    body.insert("spec".into(), task.spec.clone());
+    body.insert("spec".into(), spec);
     body.insert("status".into(), json!(task.status.as_str()));
     body.insert("createdAt".into(), json!(iso_time(task.created_at)));
     if let Some(heartbeat) = task.last_heartbeat_at {
@@ -292,8 +344,12 @@ fn number_param(params: &BTreeMap<String, Vec<String>>, name: &str) -> ApiResult
 }
 
 /// `GET /v2/tasks`: filtered by `createdBy` and `status`, ordered by `order`, paged by
-/// `limit`/`offset`; newest first by default.
-async fn list_tasks(State(api): State<ScaffolderApi>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+/// `limit`/`offset`; newest first by default. Only the tasks the caller may read count.
+async fn list_tasks(
+    State(api): State<ScaffolderApi>,
+    access: Access,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let params = query_params(raw.as_deref());
     let mut query = TaskQuery {
         created_by: params.get("createdBy").cloned().unwrap_or_default(),
@@ -321,14 +377,19 @@ async fn list_tasks(State(api): State<ScaffolderApi>, RawQuery(raw): RawQuery) -
         };
         query.order.push((field, direction == "desc"));
     }
-    let (tasks, total) = api.tasks.list(&query).await?;
+    let (tasks, total) = readable_tasks(&api.tasks, &access, &query).await?;
     let tasks: Vec<Value> = tasks.iter().map(serialize_task).collect();
     Ok(axum::Json(json!({"tasks": tasks, "totalTasks": total})).into_response())
 }
 
 /// `GET /v2/tasks/:id`.
-async fn get_task(State(api): State<ScaffolderApi>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_task(
+    State(api): State<ScaffolderApi>,
+    Path(id): Path<String>,
+    access: Access,
+) -> ApiResult<Response> {
     let task = api.tasks.task(&id).await?;
+    require_read(&access, &task).await?;
     Ok(axum::Json(serialize_task(&task)).into_response())
 }
 
@@ -336,24 +397,56 @@ async fn get_task(State(api): State<ScaffolderApi>, Path(id): Path<String>) -> A
 async fn cancel_task(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
+    access: Access,
     viewer: Viewer,
 ) -> ApiResult<Response> {
-    let cancelled = api.tasks.cancel(&id).await;
+    // A task that does not exist is a failed cancel; one the caller may not cancel is a deny.
+    let task = api.tasks.task(&id).await;
+    if let Ok(task) = &task {
+        require_cancel(&access, task).await?;
+    }
+    let cancelled = match task {
+        Ok(_) => api.tasks.cancel(&id).await,
+        Err(error) => Err(error),
+    };
     api.audit.result(&viewer, "scaffolder.task.cancel", &id, &cancelled, Value::Null).await;
     cancelled?;
     Ok(axum::Json(json!({"status": "cancelled"})).into_response())
+}
+
+/// Checks that `access` may cancel `task` (`scaffolder.task.cancel`).
+pub async fn require_cancel(access: &Access, task: &TaskRecord) -> Result<(), Denied> {
+    access.require(&SCAFFOLDER_TASK_CANCEL, Some(Resource::Task(&serialize_task(task))), &task.id).await
+}
+
+/// Checks that `access` may run `task` again: read it, and run its template as the task keeps
+/// it. The rerun is the task's own steps and values, and runs for whoever created the task,
+/// whatever the template became since.
+pub async fn require_retry(access: &Access, task: &TaskRecord) -> Result<(), Denied> {
+    require_read(access, task).await?;
+    let template = stored_template(&task.spec);
+    let target = task.spec.pointer("/templateInfo/entityRef").and_then(Value::as_str).unwrap_or(&task.id);
+    require_create(access, &template, target).await
 }
 
 /// `POST /v2/tasks/:id/retry`: `{secrets?}` → `201 {id}`, the same task queued again.
 async fn retry_task(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
+    access: Access,
     viewer: Viewer,
     body: Bytes,
 ) -> ApiResult<Response> {
     let body = if body.is_empty() { json!({}) } else { json_body(&body)? };
     let secrets = secrets_of(&body)?;
-    let retried = api.tasks.retry(&id, Some(secrets)).await;
+    let task = api.tasks.task(&id).await;
+    if let Ok(task) = &task {
+        require_retry(&access, task).await?;
+    }
+    let retried = match task {
+        Ok(_) => api.tasks.retry(&id, Some(secrets)).await,
+        Err(error) => Err(error),
+    };
     api.audit.result(&viewer, "scaffolder.task.retry", &id, &retried, Value::Null).await;
     retried?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
@@ -373,10 +466,11 @@ fn after_param(raw: Option<&str>) -> ApiResult<Option<i64>> {
 async fn task_events(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
+    access: Access,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let after = after_param(raw.as_deref())?;
-    api.tasks.task(&id).await?;
+    require_read(&access, &api.tasks.task(&id).await?).await?;
     let deadline = tokio::time::Instant::now() + LONG_POLL;
     loop {
         let events = api.tasks.events(&id, after).await?;
@@ -399,10 +493,11 @@ fn frame(event: &TaskEventRecord) -> Bytes {
 async fn event_stream(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
+    access: Access,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let mut after = after_param(raw.as_deref())?;
-    api.tasks.task(&id).await?;
+    require_read(&access, &api.tasks.task(&id).await?).await?;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let tasks = api.tasks.clone();
     tokio::spawn(async move {
@@ -455,14 +550,22 @@ async fn event_stream(
 
 /// `POST /v2/dry-run`: `{template, values, secrets?, directoryContents}` → the log, the
 /// files the template produced, its output and its steps; nothing outside a throwaway folder
-/// is touched.
-async fn dry_run(State(api): State<ScaffolderApi>, viewer: Viewer, body: Bytes) -> ApiResult<Response> {
+/// is touched. The caller must be allowed to run the template; its pages and steps they may
+/// not read are left out, and each step's action is checked as in a real run.
+async fn dry_run(
+    State(api): State<ScaffolderApi>,
+    access: Access,
+    viewer: Viewer,
+    body: Bytes,
+) -> ApiResult<Response> {
     let body = json_body(&body)?;
     let template = body.get("template").cloned().unwrap_or(Value::Null);
     if template.get("kind").and_then(Value::as_str) != Some("Template") {
         return Err(ApiError::input("Input template is not a template"));
     }
     check_api_version(&template)?;
+    require_create(&access, &template, &template_ref_of(&template)).await?;
+    let template = authorized_parts(&access, &template);
     let values = body.get("values").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
     let secrets = secrets_of(&body)?;
     if let Some(response) = refusal(&template, &values, &secrets) {
@@ -473,29 +576,35 @@ async fn dry_run(State(api): State<ScaffolderApi>, viewer: Viewer, body: Bytes) 
         Some(Value::Array(files)) => files.clone(),
         Some(_) => return Err(ApiError::input("Malformed request: directoryContents must be an array")),
     };
-    let user = caller(api.catalog.as_ref(), &viewer).await;
+    let user = caller(api.catalog.as_ref(), &access, &viewer).await;
 
     let run_id = uuid::Uuid::new_v4();
     let content_dir = api.tasks.working_directory().join(format!("dry-run-content-{run_id}"));
     let workspace_dir = api.tasks.working_directory().join(format!("dry-run-{run_id}"));
-    let result =
-        dry_run_in(&api, &template, values, secrets, user, &files, &content_dir, &workspace_dir).await;
+    let run = DryRun { template: &template, values, secrets, user, access };
+    let result = dry_run_in(&api, run, &files, &content_dir, &workspace_dir).await;
     let _ = std::fs::remove_dir_all(&content_dir);
     let _ = std::fs::remove_dir_all(&workspace_dir);
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn dry_run_in(
-    api: &ScaffolderApi,
-    template: &Value,
+/// What a dry run runs, and for whom.
+struct DryRun<'a> {
+    template: &'a Value,
     values: Value,
     secrets: Secrets,
     user: TaskUser,
+    access: Access,
+}
+
+async fn dry_run_in(
+    api: &ScaffolderApi,
+    run: DryRun<'_>,
     files: &[Value],
     content_dir: &std::path::Path,
     workspace_dir: &std::path::Path,
 ) -> ApiResult<Response> {
+    let DryRun { template, values, secrets, user, access } = run;
     std::fs::create_dir_all(content_dir)
         .map_err(|e| ApiError::internal(format!("Could not create the dry-run folder: {e}")))?;
     for file in files {
@@ -516,8 +625,10 @@ async fn dry_run_in(
     spec.template_info.base_url =
         url::Url::from_file_path(content_dir.join("template.yaml")).ok().map(|url| url.to_string());
     spec.user = Some(user);
+    spec.run_as = Some(RunAs::new(access.principal().clone(), template));
     let spec = spec.with_secrets(secrets);
-    let (events, result) = api.tasks.dry_run(&spec, workspace_dir).await.map_err(ApiError::internal)?;
+    let (events, result) =
+        api.tasks.dry_run(&spec, workspace_dir, access).await.map_err(ApiError::internal)?;
     let log: Vec<Value> = events
         .iter()
         .filter(|event| event.event_type == crate::runner::TaskEventType::Log)

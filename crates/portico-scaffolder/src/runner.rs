@@ -11,10 +11,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use base64::Engine;
+use portico_plugin::Access;
+use portico_plugin::permission::Resource;
+use portico_plugin::permission::permission::SCAFFOLDER_ACTION_EXECUTE;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::access::{RUN_AS_KEY, RunAs, template_of};
 use crate::api::{
     ActionContext, ActionError, ActionLogger, ActionRegistry, ActionServices, LogLevel, LogSink, SECRET_MASK,
     Secrets, TaskUser, TemplateInfo, example_output,
@@ -71,6 +75,9 @@ pub struct TaskSpec {
     pub template_info: TemplateInfo,
     /// The template entity's `metadata` (`templateInfo.entity.metadata` of the stored spec).
     pub template_metadata: Value,
+    /// Who the task runs for and its template as policies see it, for the checks made while
+    /// it runs; `None` for tasks run without a caller (`portico template run`).
+    pub run_as: Option<RunAs>,
     secrets: Secrets,
 }
 
@@ -85,6 +92,7 @@ impl std::fmt::Debug for TaskSpec {
             .field("user", &self.user)
             .field("template_info", &self.template_info)
             .field("template_metadata", &self.template_metadata)
+            .field("run_as", &self.run_as)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -93,7 +101,7 @@ impl std::fmt::Debug for TaskSpec {
 impl TaskSpec {
     /// The task `task_id` of the Template entity `template` (its JSON) with the submitted
     /// `parameters`. The template's reference becomes `template_info.entity_ref`; no secrets,
-    /// no user, no base URL yet.
+    /// no user, no base URL, no [`RunAs`] yet.
     pub fn from_template(
         task_id: impl Into<String>,
         template: &Value,
@@ -127,13 +135,14 @@ impl TaskSpec {
                 base_url: None,
             },
             template_metadata: metadata.cloned().unwrap_or_else(|| json!({})),
+            run_as: None,
             secrets: Secrets::new(),
         })
     }
 
     /// The spec as Backstage stores it (`TaskSpec` JSON): `apiVersion`, `parameters`, the
-    /// steps with their defaulted ids and names, `output`, `templateInfo` and `user`. Secrets
-    /// are never part of it.
+    /// steps with their defaulted ids and names, `output`, `templateInfo` and `user`; and the
+    /// [`RunAs`] under [`RUN_AS_KEY`], which the API strips. Secrets are never part of it.
     pub fn to_json(&self) -> Value {
         let steps: Vec<Value> = self
             .steps
@@ -170,14 +179,18 @@ impl TaskSpec {
             }
             user.insert("ref".into(), json!(task_user.entity_ref));
         }
-        json!({
+        let mut spec = json!({
             "apiVersion": TEMPLATE_API_VERSION,
             "parameters": self.parameters,
             "steps": steps,
             "output": self.output,
             "templateInfo": template_info,
             "user": user,
-        })
+        });
+        if let Some(run_as) = &self.run_as {
+            spec[RUN_AS_KEY] = run_as.to_json();
+        }
+        spec
     }
 
     /// The spec of task `task_id` from its stored JSON (see [`TaskSpec::to_json`]).
@@ -209,6 +222,7 @@ impl TaskSpec {
                 .and_then(|i| i.pointer("/entity/metadata"))
                 .cloned()
                 .unwrap_or_else(|| json!({})),
+            run_as: spec.get(RUN_AS_KEY).and_then(RunAs::from_json),
             secrets: Secrets::new(),
         })
     }
@@ -222,6 +236,15 @@ impl TaskSpec {
     /// The request secrets.
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
+    }
+
+    /// The template as policies see it: the [`RunAs`] template, else one made of the
+    /// template's metadata.
+    pub fn policy_template(&self) -> Value {
+        match &self.run_as {
+            Some(run_as) => run_as.template.clone(),
+            None => template_of(self.template_metadata.clone()),
+        }
     }
 }
 
@@ -378,15 +401,21 @@ pub struct RunOptions {
     pub services: ActionServices,
     /// The template environment (its integrations serve `parseRepoUrl`).
     pub templater: Arc<Templater>,
+    /// Whoever the task runs for: each step's action must be allowed to them
+    /// (`scaffolder.action.execute`), and actions act as them.
+    pub access: Access,
 }
 
 impl Default for RunOptions {
+    /// Not a dry run, no services, and unrestricted access: a run nobody asked for through
+    /// the portal (`portico template run`).
     fn default() -> Self {
         RunOptions {
             dry_run: false,
             cancel: CancellationToken::new(),
             services: ActionServices::default(),
             templater: Arc::new(Templater::default()),
+            access: Access::unrestricted(),
         }
     }
 }
@@ -397,6 +426,7 @@ impl std::fmt::Debug for RunOptions {
             .field("dry_run", &self.dry_run)
             .field("cancelled", &self.cancel.is_cancelled())
             .field("services", &self.services)
+            .field("access", &self.access)
             .finish_non_exhaustive()
     }
 }
@@ -505,6 +535,7 @@ pub async fn run_task(
 
     let mut runner = Runner {
         spec,
+        template: spec.policy_template(),
         registry,
         workspace,
         sink,
@@ -581,6 +612,8 @@ impl LogSink for Discard {
 
 struct Runner<'a> {
     spec: &'a TaskSpec,
+    /// The template as policies see it, for the action checks.
+    template: Value,
     registry: &'a ActionRegistry,
     workspace: Workspace,
     sink: Arc<dyn TaskEventSink>,
@@ -638,6 +671,7 @@ impl Runner<'_> {
         let action = self.registry.get(&step.action).map_err(|error| {
             StepFailure::Failed(TaskFailure { name: "NotFoundError".into(), message: error.to_string() })
         })?;
+        self.authorize(action.id()).await?;
         let logger =
             ActionLogger::new(Arc::new(StepLog { sink: self.sink.clone(), step_id: step.id.clone() }));
         for secret in self.spec.secrets.values() {
@@ -708,6 +742,7 @@ impl Runner<'_> {
             ctx.dry_run = self.options.dry_run;
             ctx.cancel = self.options.cancel.clone();
             ctx.user = self.spec.user.clone();
+            ctx.access = self.options.access.clone();
             ctx.services = self.options.services.clone();
             match action.handle(&mut ctx).await {
                 Ok(()) => {}
@@ -732,6 +767,20 @@ impl Runner<'_> {
             Some(TaskStatus::Completed),
         ));
         Ok(())
+    }
+
+    /// Fails the step unless the action may run for whoever the task runs for
+    /// (`scaffolder.action.execute`); a deny is recorded in the audit log.
+    async fn authorize(&self, action_id: &str) -> Result<(), StepFailure> {
+        let resource = Resource::Action { id: action_id, template: &self.template };
+        self.options.access.require(&SCAFFOLDER_ACTION_EXECUTE, Some(resource), action_id).await.map_err(
+            |_| {
+                StepFailure::Failed(TaskFailure {
+                    name: "NotAllowedError".to_owned(),
+                    message: format!("Unauthorized action: {action_id}. The action is not allowed."),
+                })
+            },
+        )
     }
 
     /// The iterations of a step: one without `each`, else one per item of the rendered `each`

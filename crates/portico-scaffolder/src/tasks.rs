@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use portico_config::{Config, ConfigError};
+use portico_plugin::{Access, Permissions};
 use portico_store::{
     Millis, NewTask, StoreError, TaskEventRecord, TaskEventType as StoredEventType, TaskQuery, TaskRecord,
     TaskStatus as StoredStatus, TaskStore, now_millis,
@@ -123,6 +124,8 @@ struct Inner {
     services: ActionServices,
     templater: Arc<Templater>,
     settings: TaskSettings,
+    /// The portal's policies, which decide what a task may do for whoever created it.
+    permissions: Arc<Permissions>,
     /// Woken when a task is created or reopened here.
     created: Notify,
     /// Woken when an event of any task is appended here.
@@ -132,13 +135,15 @@ struct Inner {
 }
 
 impl TaskService {
-    /// A service running tasks with the actions of `registry`.
+    /// A service running tasks with the actions of `registry`, each for its creator under
+    /// `permissions`.
     pub fn new(
         store: Arc<dyn TaskStore>,
         registry: Arc<ActionRegistry>,
         services: ActionServices,
         templater: Arc<Templater>,
         settings: TaskSettings,
+        permissions: Arc<Permissions>,
     ) -> Self {
         TaskService {
             inner: Arc::new(Inner {
@@ -147,6 +152,7 @@ impl TaskService {
                 services,
                 templater,
                 settings,
+                permissions,
                 created: Notify::new(),
                 appended: Notify::new(),
                 running: Mutex::new(HashMap::new()),
@@ -410,10 +416,16 @@ impl TaskService {
             }
         };
 
+        // A task that kept no creator (made before tasks kept one) runs as an anonymous caller.
+        let permissions = self.inner.permissions.clone();
+        let access = match &spec.run_as {
+            Some(run_as) => run_as.access(permissions),
+            None => Access::new(portico_web::Principal::None, permissions),
+        };
         let cancel = CancellationToken::new();
         self.inner.running.lock().unwrap_or_else(PoisonError::into_inner).insert(id.clone(), cancel.clone());
         let workspace_root = self.inner.settings.working_directory.join(&id);
-        let result = self.run_in_workspace(&spec, &workspace_root, cancel.clone()).await;
+        let result = self.run_in_workspace(&spec, &workspace_root, cancel.clone(), access).await;
         self.inner.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
         if let Err(error) = std::fs::remove_dir_all(&workspace_root)
             && error.kind() != std::io::ErrorKind::NotFound
@@ -440,13 +452,14 @@ impl TaskService {
         Ok(())
     }
 
-    /// Runs `spec` in a fresh workspace at `root`, with a heartbeat, writing its events to
-    /// the store. `Err` when the workspace cannot be made.
+    /// Runs `spec` for `access` in a fresh workspace at `root`, with a heartbeat, writing its
+    /// events to the store. `Err` when the workspace cannot be made.
     async fn run_in_workspace(
         &self,
         spec: &TaskSpec,
         root: &Path,
         cancel: CancellationToken,
+        access: Access,
     ) -> Result<TaskResult, String> {
         // A previous run of the same task (retry, start over) may have left files.
         let _ = std::fs::remove_dir_all(root);
@@ -467,6 +480,7 @@ impl TaskService {
             cancel: cancel.clone(),
             services: self.inner.services.clone(),
             templater: self.inner.templater.clone(),
+            access,
         };
         let result = run_task(spec, &self.inner.registry, workspace, sink.clone(), options).await;
         heartbeat.abort();
@@ -485,13 +499,14 @@ impl TaskService {
             .unwrap_or(false)
     }
 
-    /// Runs a template without effects outside a throwaway workspace (`POST /v2/dry-run`):
-    /// the actions that support it run, the others are skipped with faked outputs. Returns
-    /// the log and the result with the workspace's files.
+    /// Runs a template for `access` without effects outside a throwaway workspace
+    /// (`POST /v2/dry-run`): the actions that support it run, the others are skipped with faked
+    /// outputs. Returns the log and the result with the workspace's files.
     pub async fn dry_run(
         &self,
         spec: &TaskSpec,
         workspace_root: &Path,
+        access: Access,
     ) -> Result<(Vec<TaskEvent>, TaskResult), String> {
         std::fs::create_dir_all(workspace_root)
             .map_err(|e| format!("Could not create the dry-run workspace: {e}"))?;
@@ -503,6 +518,7 @@ impl TaskService {
             cancel: CancellationToken::new(),
             services: self.inner.services.clone(),
             templater: self.inner.templater.clone(),
+            access,
         };
         let result = run_task(spec, &self.inner.registry, workspace, events.clone(), options).await;
         Ok((events.events(), result))

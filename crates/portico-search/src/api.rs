@@ -5,11 +5,14 @@
 //! updates). The search plugin's single writer loop follows every collator; nothing else writes
 //! the index. A plugin that produces documents on its own schedule (TechDocs after a build) can
 //! use [`PushCollator`] and push documents into it.
+//!
+//! Read permission comes from outside too: [`ReadPermission`] tells the search which catalog
+//! entities a caller may read, so results standing for other entities are left out.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use portico_plugin::PluginContext;
+use portico_plugin::{Access, PluginContext};
 use serde_json::{Map, Value};
 
 /// One searchable document, in Backstage's shape: `fields` holds at least `title`, `text` and
@@ -89,6 +92,23 @@ where
     fn create(&self, cx: &PluginContext) -> Result<Arc<dyn SearchCollator>, CollatorError> {
         self(cx)
     }
+}
+
+/// Whether the catalog entity with a ref (`component:default/payments`, lower-cased) may be read.
+pub type ReadableRef = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Who may read which catalog entities (`catalog.entity.read`), given to the search plugin
+/// with [`SearchPlugin::with_read_permission`](crate::SearchPlugin::with_read_permission).
+///
+/// A document stands for the catalog entity its `authorization.resourceRef` names (both
+/// built-in types set it to the entity's ref); a caller only finds the documents of entities
+/// they may read, and documents without a ref are found by everyone. The test is applied while
+/// the index collects matches, so counts, pages, ranks and cursors only ever reflect readable
+/// documents.
+pub trait ReadPermission: Send + Sync + 'static {
+    /// The test for `access`'s caller, asked once per query; `None` when the caller may read
+    /// every entity, so the query runs without any per-document check.
+    fn readable(&self, access: &Access) -> Option<ReadableRef>;
 }
 
 /// A collator other code pushes documents into; it keeps them in memory and numbers every

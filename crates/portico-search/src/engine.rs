@@ -1,6 +1,7 @@
 //! Running a search: the user's term becomes a tantivy query built from tokens (never parsed
-//! as query syntax, so no input is a syntax error), with filters, types and (later)
-//! permissions as clauses of the same query, so paging counts only visible documents.
+//! as query syntax, so no input is a syntax error), with filters and types as clauses of the
+//! same query and read permission applied while matches are collected, so paging counts only
+//! documents the caller may see.
 //!
 //! Scoring is tiered so that the order is predictable: the whole term equal to a name scores
 //! 1000; tokens are alternatives, as in Backstage's engines (a document matching more of them
@@ -22,7 +23,9 @@ use tantivy::schema::{Field, IndexRecordOption, Value as _};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Searcher, TantivyDocument, Term};
 
+use crate::api::ReadableRef;
 use crate::index::{SearchError, SearchIndex, facet_term, scalar_text};
+use crate::readable::ReadableOnly;
 
 /// Backstage engines' default page size.
 pub const DEFAULT_PAGE_LIMIT: usize = 25;
@@ -96,12 +99,14 @@ pub fn highlight_tags() -> (String, String) {
     (format!("<mark-{nonce:016x}>"), format!("</mark-{nonce:016x}>"))
 }
 
-/// Searches the index. `types` maps each searchable type to its boost.
+/// Searches the index. `types` maps each searchable type to its boost; with `readable`, only
+/// documents whose resource ref it allows (or that have none) are found.
 pub fn search(
     index: &SearchIndex,
     query: &SearchQuery,
     types: &[(String, f32)],
     tags: &(String, String),
+    readable: Option<&ReadableRef>,
 ) -> Result<SearchResultSet, SearchError> {
     let generation = index.current();
     let searcher = generation.reader.searcher();
@@ -132,8 +137,11 @@ pub fn search(
         if per_type.is_empty() { Box::new(EmptyQuery) } else { Box::new(BooleanQuery::new(per_type)) };
     let limit = query.page_limit.max(1);
     let offset = query.page.saturating_mul(limit);
-    let (top, total) =
-        searcher.search(&full, &(TopDocs::with_limit(limit).and_offset(offset).order_by_score(), Count))?;
+    let page_and_count = (TopDocs::with_limit(limit).and_offset(offset).order_by_score(), Count);
+    let (top, total) = match readable {
+        None => searcher.search(&full, &page_and_count)?,
+        Some(readable) => searcher.search(&full, &ReadableOnly::new(page_and_count, readable.clone()))?,
+    };
     let title_snippets = snippet_generator(&searcher, fields.title, &tokens, usize::MAX)?;
     let text_snippets = snippet_generator(&searcher, fields.text, &tokens, TEXT_SNIPPET_CHARS)?;
     let mut results = Vec::with_capacity(top.len());

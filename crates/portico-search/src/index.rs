@@ -11,7 +11,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::Value;
 use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TEXT, TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TEXT, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
@@ -22,6 +22,9 @@ use crate::api::SearchDocument;
 const KEYWORD: &str = "portico_keyword";
 /// Marker file of a complete generation.
 const READY: &str = "READY";
+/// The fast field of `authorization.resourceRef`, read per matching document by
+/// [`ReadableOnly`](crate::readable::ReadableOnly).
+pub(crate) const RESOURCE_REF_FIELD: &str = "_resource_ref";
 /// Separates the parts of a composite term (`kind` + value, type + id).
 pub(crate) const SEP: char = '\u{1f}';
 
@@ -50,7 +53,8 @@ pub(crate) struct Fields {
     pub name: Field,
     /// `field` + SEP + lower-cased value for every scalar top-level field: filters.
     pub facets: Field,
-    /// `authorization.resourceRef`, lower-cased: what permission conditions will match.
+    /// `authorization.resourceRef`, lower-cased: the catalog entity a caller must be allowed to
+    /// read to find the document (a fast field, checked while matches are collected).
     pub resource_ref: Field,
     /// The document as JSON text.
     pub document: Field,
@@ -68,7 +72,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         text: builder.add_text_field("text", TEXT),
         name: builder.add_text_field("_name", keyword),
         facets: builder.add_text_field("_facets", STRING),
-        resource_ref: builder.add_text_field("_resource_ref", STRING),
+        resource_ref: builder.add_text_field(RESOURCE_REF_FIELD, FAST),
         document: builder.add_text_field("_document", STORED),
     };
     (builder.build(), fields)

@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use portico_plugin::Access;
 use portico_web::{Markup, NavItem, PageContext, Query, escape};
 use serde_json::{Map, Value, json};
 
@@ -99,10 +100,10 @@ impl PageState {
     }
 }
 
-async fn page(State(service): State<SearchService>, cx: PageContext) -> Response {
+async fn page(State(service): State<SearchService>, access: Access, cx: PageContext) -> Response {
     let state = PageState::read(&Query::parse(cx.query.as_deref()));
     let query = state.search_query(&service, PAGE_SIZE);
-    let body = match service.query(&query) {
+    let body = match service.query(&access, &query) {
         Ok(set) => results_body(&service, &state, &set),
         Err(error) => {
             tracing::error!(%error, "search failed");
@@ -247,13 +248,13 @@ pub fn highlight_html(text: &str, tags: &(String, String)) -> String {
 }
 
 /// `GET /search/suggest?q=`: the best matches as a list of links, for the shell's box.
-async fn suggest(State(service): State<SearchService>, cx: PageContext) -> Response {
+async fn suggest(State(service): State<SearchService>, access: Access, cx: PageContext) -> Response {
     let state = PageState::read(&Query::parse(cx.query.as_deref()));
     if state.term.is_empty() {
         return cx.fragment(Markup::trusted(String::new()));
     }
     let query = SearchQuery { page: 0, ..state.search_query(&service, SUGGESTIONS) };
-    let set = match service.query(&query) {
+    let set = match service.query(&access, &query) {
         Ok(set) => set,
         Err(error) => {
             tracing::error!(%error, "search suggestions failed");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use portico_plugin::{Plugin, PluginContext, PluginError, Registrar, Shutdown};
 use tokio::sync::Mutex;
 
-use crate::api::{CollatorFactory, SearchCollator};
+use crate::api::{CollatorFactory, ReadPermission, SearchCollator};
 use crate::catalog::CatalogCollator;
 use crate::config::SearchConfig;
 use crate::service::SearchService;
@@ -18,16 +18,25 @@ use crate::writer::Indexer;
 const WRITE_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The search plugin; the catalog collator is built in, others are added with
-/// [`SearchPlugin::with_collator`].
+/// [`SearchPlugin::with_collator`], and read permission with
+/// [`SearchPlugin::with_read_permission`].
 #[derive(Default)]
 pub struct SearchPlugin {
     factories: Vec<Arc<dyn CollatorFactory>>,
+    read_permission: Option<Arc<dyn ReadPermission>>,
 }
 
 impl SearchPlugin {
     /// Adds a collator (another plugin's document type).
     pub fn with_collator(mut self, factory: impl CollatorFactory) -> SearchPlugin {
         self.factories.push(Arc::new(factory));
+        self
+    }
+
+    /// Finds for each caller only the documents of catalog entities they may read; without
+    /// it, everyone finds every document.
+    pub fn with_read_permission(mut self, read_permission: impl ReadPermission) -> SearchPlugin {
+        self.read_permission = Some(Arc::new(read_permission));
         self
     }
 
@@ -58,7 +67,10 @@ impl Plugin for SearchPlugin {
         let types = collators.iter().map(|c| c.document_type().to_owned()).collect();
         let indexer =
             Indexer::open(config.location.clone(), collators).await.map_err(|e| fail(e.to_string()))?;
-        let service = SearchService::new(indexer.index(), config, types);
+        let mut service = SearchService::new(indexer.index(), config, types);
+        if let Some(read_permission) = &self.read_permission {
+            service = service.with_read_permission(read_permission.clone());
+        }
         tracing::info!(documents = indexer.index().num_docs(), "search index opened");
         let indexer = Arc::new(Mutex::new(indexer));
 

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use portico_plugin::Access;
 use serde_json::{Map, Value};
 
+use crate::api::ReadPermission;
 use crate::config::SearchConfig;
 use crate::engine::{self, DEFAULT_PAGE_LIMIT, SearchQuery, SearchResultSet, decode_cursor};
 use crate::index::{SearchError, SearchIndex};
@@ -17,6 +19,8 @@ pub struct SearchService {
     /// Registered document types and their boosts, in registration order.
     types: Arc<Vec<(String, f32)>>,
     tags: Arc<(String, String)>,
+    /// Who may read which catalog entities; without it every document is found by everyone.
+    read_permission: Option<Arc<dyn ReadPermission>>,
 }
 
 impl SearchService {
@@ -28,7 +32,20 @@ impl SearchService {
                 (t, boost)
             })
             .collect();
-        SearchService { index, config, types: Arc::new(types), tags: Arc::new(engine::highlight_tags()) }
+        SearchService {
+            index,
+            config,
+            types: Arc::new(types),
+            tags: Arc::new(engine::highlight_tags()),
+            read_permission: None,
+        }
+    }
+
+    /// The service finding, for each caller, only the documents of catalog entities they may
+    /// read (see [`ReadPermission`]).
+    pub fn with_read_permission(mut self, read_permission: Arc<dyn ReadPermission>) -> SearchService {
+        self.read_permission = Some(read_permission);
+        self
     }
 
     /// The registered document types.
@@ -113,9 +130,14 @@ impl SearchService {
         })
     }
 
-    /// Runs a query; results whose `location` has a scheme other than http(s) are dropped.
-    pub fn query(&self, query: &SearchQuery) -> Result<SearchResultSet, SearchError> {
-        let mut set = engine::search(&self.index, query, &self.types, &self.tags)?;
+    /// Runs a query for `access`'s caller: only documents they may read are found, counted and
+    /// paged. Results whose `location` has a scheme other than http(s) are dropped.
+    pub fn query(&self, access: &Access, query: &SearchQuery) -> Result<SearchResultSet, SearchError> {
+        let readable = match &self.read_permission {
+            Some(permission) if access.enforces() => permission.readable(access),
+            _ => None,
+        };
+        let mut set = engine::search(&self.index, query, &self.types, &self.tags, readable.as_ref())?;
         set.results.retain(|result| {
             let location = result.document.get("location").and_then(Value::as_str).unwrap_or_default();
             let safe = is_web_location(location);

@@ -3,6 +3,9 @@
 //! the page's table of contents, previous/next links, "edit this page" and the build state),
 //! plus the entity page's *Docs* tab.
 //!
+//! The reader shows only entities the caller may read (`catalog.entity.read`); any other entity's
+//! docs answer the same 404 as docs that do not exist.
+//!
 //! Page fragments were sanitised when they were built and are shown as they are; everything
 //! else (titles, nav labels, warnings) is escaped here. Files of a site other than pages
 //! (images) are served under the page URLs, so the relative links the build wrote resolve.
@@ -17,6 +20,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use portico_plugin::Access;
 use portico_web::components::{Column, DataTable, EmptyState};
 use portico_web::html::encode_component;
 use portico_web::{
@@ -145,7 +149,10 @@ pub fn nav_item() -> NavItem {
     NavItem::new("Docs", "/docs", "docs", 30)
 }
 
-/// The entity page's *Docs* tab, for entities with `backstage.io/techdocs-ref`.
+/// The entity page's *Docs* tab, for entities with `backstage.io/techdocs-ref`. It shows the
+/// docs of the entity the page was rendered for, so it is as visible as that entity: the entity
+/// page answers 404 for an entity the caller may not read before any tab is rendered (the tab
+/// hook is given the entity, not the caller).
 pub fn entity_tab(docs: TechDocs) -> EntityTab {
     let reader = Reader::new(docs);
     let applies_to: AppliesTo = Arc::new(crate::source::has_docs);
@@ -185,13 +192,13 @@ fn owner_of(entry: &DocEntry) -> &str {
     entry.str_at("/spec/owner")
 }
 
-/// `GET /docs`: every documented entity, filtered by owner, kind and text.
-async fn index(State(reader): State<Reader>, cx: PageContext) -> Response {
+/// `GET /docs`: every documented entity the caller may read, filtered by owner, kind and text.
+async fn index(State(reader): State<Reader>, access: Access, cx: PageContext) -> Response {
     let query = Query::parse(cx.query.as_deref());
     let text = query.one("q").unwrap_or_default().trim().to_lowercase();
     let owner = query.one("owner").unwrap_or_default().trim().to_owned();
     let kind = query.one("kind").unwrap_or_default().trim().to_owned();
-    let entries = reader.docs.entries();
+    let entries = reader.docs.readable_entries(&access);
     let mut owners: Vec<String> =
         entries.iter().map(|e| owner_of(e).to_owned()).filter(|o| !o.is_empty()).collect();
     owners.sort_unstable_by_key(|o| o.to_lowercase());
@@ -325,23 +332,26 @@ async fn site_without_slash(UrlPath((namespace, kind, name)): UrlPath<(String, S
 
 async fn site_home(
     state: State<Reader>,
+    access: Access,
     UrlPath((namespace, kind, name)): UrlPath<(String, String, String)>,
     cx: PageContext,
 ) -> Result<Response, PageError> {
-    site_page(state, namespace, kind, name, String::new(), cx).await
+    site_page(state, &access, namespace, kind, name, String::new(), cx).await
 }
 
 async fn site_path(
     state: State<Reader>,
+    access: Access,
     UrlPath((namespace, kind, name, path)): UrlPath<(String, String, String, String)>,
     cx: PageContext,
 ) -> Result<Response, PageError> {
-    site_page(state, namespace, kind, name, path, cx).await
+    site_page(state, &access, namespace, kind, name, path, cx).await
 }
 
 /// A page of a site, or a file of it (images), or a redirect to the page's canonical URL.
 async fn site_page(
     State(reader): State<Reader>,
+    access: &Access,
     namespace: String,
     kind: String,
     name: String,
@@ -349,7 +359,7 @@ async fn site_page(
     cx: PageContext,
 ) -> Result<Response, PageError> {
     let docs = &reader.docs;
-    let Some(entry) = docs.entry(&namespace, &kind, &name) else {
+    let Some(entry) = docs.readable_entry(access, &namespace, &kind, &name) else {
         return Err(PageError::not_found(
             "No documentation here",
             format!("{kind}:{namespace}/{name} has no documentation, or is not in the catalog."),

@@ -5,6 +5,9 @@
 //! `text/plain; charset=utf-8`, as Backstage does, so a published file can never run as a
 //! page on the portal's origin; the reader fetches HTML as text. A request whose triplet has
 //! upper-case letters is redirected (301) to the lower-cased path unless legacy casing is on.
+//!
+//! Every route answers for an entity the caller may not read (`catalog.entity.read`) exactly
+//! as for one that does not exist.
 
 use std::convert::Infallible;
 use std::path::{Component, Path, PathBuf};
@@ -15,6 +18,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use portico_plugin::Access;
 use portico_web::{ApiError, ApiResult};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -50,12 +54,13 @@ fn entity_ref(namespace: &str, kind: &str, name: &str) -> String {
 /// `GET /metadata/techdocs/:namespace/:kind/:name`: the published `techdocs_metadata.json`.
 async fn site_metadata(
     State(docs): State<TechDocs>,
+    access: Access,
     UrlPath((namespace, kind, name)): UrlPath<(String, String, String)>,
 ) -> ApiResult<Response> {
     let missing = || {
         ApiError::not_found(format!("Unable to get metadata for '{}'", entity_ref(&namespace, &kind, &name)))
     };
-    if docs.entry(&namespace, &kind, &name).is_none() {
+    if docs.readable_entry(&access, &namespace, &kind, &name).is_none() {
         return Err(missing());
     }
     let triplet = docs.published_triplet(&namespace, &kind, &name);
@@ -77,11 +82,15 @@ async fn site_metadata(
 /// `GET /metadata/entity/:namespace/:kind/:name`: the entity plus its resolved docs source.
 async fn entity_metadata(
     State(docs): State<TechDocs>,
+    access: Access,
     UrlPath((namespace, kind, name)): UrlPath<(String, String, String)>,
 ) -> ApiResult<Response> {
     let reference = entity_ref(&namespace, &kind, &name);
-    let Some(entry) = docs.entry(&namespace, &kind, &name) else {
-        if docs.is_known(&namespace, &kind, &name).await {
+    let Some(entry) = docs.readable_entry(&access, &namespace, &kind, &name) else {
+        // Docs the caller may not read are not found; only an entity without docs is "known".
+        if docs.entry(&namespace, &kind, &name).is_none()
+            && docs.is_known(&access, &namespace, &kind, &name).await
+        {
             return Err(ApiError::input(format!("No location annotation provided in entity: {name}")));
         }
         return Err(ApiError::not_found(format!("Unable to get metadata for '{reference}'")));
@@ -101,9 +110,10 @@ async fn entity_metadata(
 /// `GET /builds/:namespace/:kind/:name` (Portico): the last build's state, time and warnings.
 async fn build_record(
     State(docs): State<TechDocs>,
+    access: Access,
     UrlPath((namespace, kind, name)): UrlPath<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let entry = docs.entry(&namespace, &kind, &name).ok_or_else(|| {
+    let entry = docs.readable_entry(&access, &namespace, &kind, &name).ok_or_else(|| {
         ApiError::not_found(format!("No docs for '{}'", entity_ref(&namespace, &kind, &name)))
     })?;
     let mut body = serde_json::to_value(&entry.build).unwrap_or_default();
@@ -129,10 +139,11 @@ fn event(name: &str, data: &Value) -> Bytes {
 /// with `finish {"updated": bool}` or `error "<message>"`.
 async fn sync(
     State(docs): State<TechDocs>,
+    access: Access,
     UrlPath((namespace, kind, name)): UrlPath<(String, String, String)>,
 ) -> ApiResult<Response> {
     let reference = entity_ref(&namespace, &kind, &name);
-    let Some(entry) = docs.entry(&namespace, &kind, &name) else {
+    let Some(entry) = docs.readable_entry(&access, &namespace, &kind, &name) else {
         return Err(ApiError::not_found(format!("Entity not found for {reference}")));
     };
     if entry.entity.pointer("/metadata/uid").and_then(Value::as_str).is_none_or(str::is_empty) {
@@ -172,21 +183,24 @@ async fn sync(
 
 async fn static_root(
     state: State<TechDocs>,
+    access: Access,
     UrlPath((namespace, kind, name)): UrlPath<(String, String, String)>,
 ) -> Response {
-    serve_static(state, namespace, kind, name, String::new()).await
+    serve_static(state, access, namespace, kind, name, String::new()).await
 }
 
 async fn static_file(
     state: State<TechDocs>,
+    access: Access,
     UrlPath((namespace, kind, name, path)): UrlPath<(String, String, String, String)>,
 ) -> Response {
-    serve_static(state, namespace, kind, name, path).await
+    serve_static(state, access, namespace, kind, name, path).await
 }
 
 /// `GET /static/docs/:namespace/:kind/:name/<path>`: a published file.
 async fn serve_static(
     State(docs): State<TechDocs>,
+    access: Access,
     namespace: String,
     kind: String,
     name: String,
@@ -203,7 +217,7 @@ async fn serve_static(
         ApiError::not_found(format!("File not found: {}/{path}", entity_ref(&namespace, &kind, &name)))
             .into_response()
     };
-    if docs.entry(&namespace, &kind, &name).is_none() {
+    if docs.readable_entry(&access, &namespace, &kind, &name).is_none() {
         return not_found();
     }
     let Some(file) = site_file(&docs, &triplet, &path) else { return not_found() };

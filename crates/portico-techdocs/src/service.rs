@@ -7,12 +7,19 @@
 //! unchanged sources cost nothing. A build writes into a staging folder that reuses the pages of
 //! the published site, and replaces the published site only when it succeeded — a failed build
 //! keeps the previous version served, with the failure shown beside it.
+//!
+//! Docs are as visible as their entity (`catalog.entity.read`, as in Backstage): what the routes
+//! and pages serve goes through [`TechDocs::readable_entry`] and [`TechDocs::readable_entries`],
+//! which answer for an entity the caller may not read exactly as for one that does not exist.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use portico_plugin::Access;
+use portico_plugin::permission::permission::CATALOG_ENTITY_READ;
+use portico_plugin::permission::{EntityClass, Resource};
 use portico_reading::Reader;
 use portico_search::api::{PushCollator, SearchDocument};
 use portico_store::{CatalogStore, FinalChange};
@@ -260,21 +267,53 @@ impl TechDocs {
         Triplet { namespace: case(namespace), kind: case(kind), name: case(name) }
     }
 
-    /// The documented entity a request names (any case).
+    /// The documented entity a request names (any case), whoever asks: for the portal's own
+    /// work. What is served to a caller comes from [`TechDocs::readable_entry`].
     pub fn entry(&self, namespace: &str, kind: &str, name: &str) -> Option<DocEntry> {
         let key = format!("{namespace}/{kind}/{name}").to_lowercase();
         self.read_state().entries.get(&key).cloned()
     }
 
-    /// Whether the catalog has this entity at all (documented or not).
-    pub async fn is_known(&self, namespace: &str, kind: &str, name: &str) -> bool {
+    /// The documented entity a request names (any case), when `access` may read it; `None`
+    /// both when there is none and when the caller may not read it, so the two look the same.
+    pub fn readable_entry(
+        &self,
+        access: &Access,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+    ) -> Option<DocEntry> {
+        self.entry(namespace, kind, name)
+            .filter(|entry| access.allows(&CATALOG_ENTITY_READ, Some(Resource::Entity(&entry.entity))))
+    }
+
+    /// Whether the catalog has this entity at all (documented or not) and `access` may read it.
+    /// Only documented entities are kept here; when the read policies look at entities, an
+    /// entity without docs is answered as unknown rather than guessed readable.
+    pub async fn is_known(&self, access: &Access, namespace: &str, kind: &str, name: &str) -> bool {
+        if access.enforces() {
+            let filter = access.filter(&CATALOG_ENTITY_READ);
+            if filter.reads_resource() || !filter.allows_class(&EntityClass::default()) {
+                return false;
+            }
+        }
         let entity_ref = format!("{kind}:{namespace}/{name}").to_lowercase();
         matches!(self.inner.store.entity_id_of(&entity_ref).await, Ok(Some(_)))
     }
 
-    /// Every documented entity, by triplet.
-    pub fn entries(&self) -> Vec<DocEntry> {
-        self.read_state().entries.values().cloned().collect()
+    /// Every documented entity `access` may read, by triplet.
+    pub fn readable_entries(&self, access: &Access) -> Vec<DocEntry> {
+        let state = self.read_state();
+        if !access.enforces() {
+            return state.entries.values().cloned().collect();
+        }
+        let filter = access.filter(&CATALOG_ENTITY_READ);
+        state
+            .entries
+            .values()
+            .filter(|entry| filter.allows(Resource::Entity(&entry.entity)))
+            .cloned()
+            .collect()
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {

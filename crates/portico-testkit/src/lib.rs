@@ -12,6 +12,9 @@ use portico_app::{App, Portico};
 use portico_config::Config;
 use serde_json::Value;
 use tower::ServiceExt;
+pub use tokens::TokenSigner;
+
+mod tokens;
 
 /// Which database a test app runs on.
 #[derive(Debug, Clone)]

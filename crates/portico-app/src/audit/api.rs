@@ -7,6 +7,8 @@ use std::sync::Arc;
 use axum::extract::{Query as QueryPairs, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use portico_plugin::Access;
+use portico_plugin::permission::permission::AUDIT_ENTRY_READ;
 use portico_store::{AuditStore, now_millis};
 use portico_web::{ApiError, ApiResult, Query};
 use serde_json::{Value, json};
@@ -28,8 +30,10 @@ pub(super) fn router(store: Arc<dyn AuditStore>) -> Router {
 /// `GET /entries` → `{items, totalItems, limit, offset}`.
 async fn entries(
     State(store): State<Arc<dyn AuditStore>>,
+    access: Access,
     QueryPairs(pairs): QueryPairs<Vec<(String, String)>>,
 ) -> ApiResult<Json<Value>> {
+    access.require(&AUDIT_ENTRY_READ, None, "audit").await?;
     if let Some((name, _)) = pairs.iter().find(|(name, _)| !PARAMETERS.contains(&name.as_str())) {
         return Err(ApiError::input(format!(
             "Unknown query parameter '{name}'; expected one of {}",

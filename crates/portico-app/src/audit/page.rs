@@ -8,6 +8,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use portico_plugin::Access;
+use portico_plugin::permission::permission::AUDIT_ENTRY_READ;
 use portico_store::{AuditEntry, AuditOutcome, AuditStore, now_millis};
 use portico_web::components::{Column, Component, DataTable, EmptyState, Pagination};
 use portico_web::{Markup, PageContext, PageError, Query, escape};
@@ -27,8 +29,10 @@ pub(super) fn router(store: Arc<dyn AuditStore>) -> Router {
 /// `GET /admin/audit`.
 async fn audit_page(
     State(store): State<Arc<dyn AuditStore>>,
+    access: Access,
     cx: PageContext,
 ) -> Result<Response, PageError> {
+    access.require(&AUDIT_ENTRY_READ, None, "audit").await?;
     let query = Query::parse(cx.query.as_deref());
     let filters = AuditFilters::from_query(&query);
     let mut store_query = filters

@@ -12,6 +12,8 @@
 //! initials are drawn beneath them — and the tests check that the initials show. Every other
 //! entry, including any failed request to the app itself, fails the test.
 
+mod oidc;
+
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -1,37 +1,12 @@
 //! The guest provider's routes as Backstage's frontend calls them (other-apis.md §4.1–4.3).
 
 use axum::http::{Method, StatusCode};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
+use portico_store::{ActionFilter, AuditOutcome, AuditQuery, AuditStore};
+use serde_json::json;
 
-use crate::{AuthApp, BASE, Catalog, error_name};
+use crate::{AuthApp, BASE, Catalog, error_name, popup_payload};
 
 const GUEST: &str = "auth:\n  providers:\n    guest: {}\n";
-
-/// The payload and the inline script of a popup page, checking the page allows exactly that
-/// script.
-fn popup_payload(answer: &crate::Answer) -> Value {
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    assert_eq!(answer.headers["content-type"], "text/html; charset=utf-8");
-    assert_eq!(answer.headers["x-frame-options"], "sameorigin");
-    let script =
-        answer.body.split("<script>").nth(1).and_then(|rest| rest.split("</script>").next()).expect("script");
-    let hash = STANDARD.encode(ring::digest::digest(&ring::digest::SHA256, script.as_bytes()).as_ref());
-    assert_eq!(answer.headers["content-security-policy"], format!("script-src 'sha256-{hash}'"));
-    assert!(script.contains("postMessage({type:'config_info',targetOrigin:origin},'*')"), "{script}");
-    assert!(script.contains("target.postMessage(answer,origin)"), "{script}");
-    assert!(
-        script.contains(&format!("decodeURIComponent('{}')", BASE.replace(':', "%3A").replace('/', "%2F")))
-    );
-    let encoded = script
-        .split("decodeURIComponent('")
-        .nth(2)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("payload");
-    let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8().expect("utf-8");
-    serde_json::from_str(&decoded).expect("payload JSON")
-}
 
 #[tokio::test]
 async fn guest_start_redirects_to_the_frame_handler() {
@@ -50,7 +25,7 @@ async fn guest_frame_posts_the_identity_to_the_app_origin_with_the_script_hash_a
     let app = AuthApp::start(GUEST, Catalog::default()).await;
     for method in [Method::GET, Method::POST] {
         let answer = app.send(method, "/api/auth/guest/handler/frame?env=development", &[], None).await;
-        let payload = popup_payload(&answer);
+        let payload = popup_payload(&answer, BASE);
         assert_eq!(payload["type"], "authorization_response");
         let response = &payload["response"];
         assert_eq!(response["profile"], json!({"displayName": "Guest"}));
@@ -72,7 +47,7 @@ async fn guest_frame_posts_the_identity_to_the_app_origin_with_the_script_hash_a
 async fn guest_frame_refuses_other_origins_through_the_popup() {
     let app = AuthApp::start(GUEST, Catalog::default()).await;
     let answer = app.get("/api/auth/guest/handler/frame?origin=https%3A%2F%2Fevil.test", &[]).await;
-    let payload = popup_payload(&answer);
+    let payload = popup_payload(&answer, BASE);
     assert_eq!(
         payload,
         json!({"type": "authorization_response", "error": {"name": "NotAllowedError", "message": "Origin 'https://evil.test' is not allowed"}})
@@ -138,7 +113,7 @@ async fn guest_is_refused_in_production_unless_allowed() {
     assert_eq!(refused.status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(error_name(&refused), "NotImplementedError");
     assert_eq!(refused.json()["error"]["message"], portico_auth::GUEST_REFUSED);
-    let frame = popup_payload(&app.get("/api/auth/guest/handler/frame", &[]).await);
+    let frame = popup_payload(&app.get("/api/auth/guest/handler/frame", &[]).await, BASE);
     assert_eq!(frame["error"]["name"], "NotImplementedError");
     assert!(frame.get("response").is_none());
     let form = app
@@ -182,4 +157,55 @@ async fn unknown_providers_answer_404_with_backstages_messages() {
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(answer.json()["error"], json!({"name": "NotFoundError", "message": message}), "{uri}");
     }
+}
+
+#[tokio::test]
+async fn guest_sign_ins_and_sign_outs_are_audited() {
+    let app = AuthApp::start(GUEST, Catalog::default()).await;
+    let token = app.sign_in_as_guest().await;
+    app.get("/api/auth/guest/handler/frame?flow=redirect&redirectUrl=%2F", &[]).await;
+    app.get("/api/auth/guest/handler/frame?origin=https%3A%2F%2Fevil.test", &[]).await;
+    let session = format!("portico-session={token}");
+    app.send(Method::POST, "/sign-out", &[("cookie", &session)], None).await;
+    app.send(Method::POST, "/api/auth/guest/logout", &[], None).await;
+
+    let query = AuditQuery { action: Some(ActionFilter::Prefix("auth.".into())), ..AuditQuery::default() };
+    let (mut entries, _) = app.store.list(&query).await.expect("audit log");
+    entries.sort_by_key(|entry| entry.id);
+    let summary: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.actor.as_str(),
+                e.action.as_str(),
+                e.target.as_str(),
+                e.outcome,
+                e.details.get("flow").and_then(|flow| flow.as_str()),
+            )
+        })
+        .collect();
+    let guest = "user:development/guest";
+    assert_eq!(
+        summary,
+        [
+            (guest, "auth.sign-in", "guest", AuditOutcome::Succeeded, Some("form")),
+            (guest, "auth.sign-in", "guest", AuditOutcome::Succeeded, Some("redirect")),
+            ("anonymous", "auth.sign-in", "guest", AuditOutcome::Failed, Some("popup")),
+            (guest, "auth.sign-out", "session", AuditOutcome::Succeeded, None),
+            ("anonymous", "auth.sign-out", "guest", AuditOutcome::Succeeded, None),
+        ]
+    );
+    assert_eq!(entries[2].details["error"], "Origin 'https://evil.test' is not allowed");
+}
+
+#[tokio::test]
+async fn the_guest_redirect_flow_also_signs_in_to_the_portals_pages() {
+    let app = AuthApp::start(GUEST, Catalog::default()).await;
+    let answer = app.get("/api/auth/guest/handler/frame?flow=redirect&redirectUrl=%2Fcatalog", &[]).await;
+    assert_eq!(answer.status, StatusCode::FOUND);
+    let token = answer.session().expect("the session cookie");
+    let whoami = app.get("/whoami", &[("cookie", &format!("portico-session={token}"))]).await;
+    assert_eq!(whoami.json()["userEntityRef"], "user:development/guest");
+    let popup = app.get("/api/auth/guest/handler/frame", &[]).await;
+    assert!(popup.session().is_none(), "the popup flow leaves the session to the app");
 }

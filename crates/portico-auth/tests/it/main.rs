@@ -3,6 +3,7 @@
 
 mod guest;
 mod identity;
+mod oidc;
 mod secrets;
 
 use std::collections::HashMap;
@@ -14,6 +15,8 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt;
 use portico_auth::{AuthPlugin, Principal, UserCatalog};
 use portico_config::Config;
@@ -92,12 +95,17 @@ impl Answer {
 
 impl AuthApp {
     /// The plugin configured with `yaml` (merged over `backend.baseUrl: BASE`).
-    pub async fn start(yaml: &str, catalog: Catalog) -> AuthApp {
+    pub async fn start(yaml: &str, catalog: impl UserCatalog) -> AuthApp {
+        AuthApp::start_at(BASE, yaml, catalog).await
+    }
+
+    /// The plugin configured with `yaml` (merged over `backend.baseUrl: <base>`).
+    pub async fn start_at(base: &str, yaml: &str, catalog: impl UserCatalog) -> AuthApp {
         let dir = tempfile::tempdir().expect("temporary folder");
         let store = Arc::new(SqliteStore::open(&dir.path().join("portico.db")).await.expect("store"));
         store.migrate().await.expect("migrate");
         let mut config =
-            Config::from_yaml_str(&format!("backend:\n  baseUrl: {BASE}\n"), dir.path(), &|_| None)
+            Config::from_yaml_str(&format!("backend:\n  baseUrl: {base}\n"), dir.path(), &|_| None)
                 .expect("base");
         config.merge(Config::from_yaml_str(yaml, dir.path(), &|_| None).expect("test config"));
         let (_stop, shutdown) = Shutdown::new();
@@ -108,6 +116,7 @@ impl AuthApp {
             task_store: store.clone(),
             signing_keys: store.clone(),
             audit: store.clone(),
+            permissions: portico_plugin::Permissions::allow_all(),
             shutdown,
         };
         let mut registrar = Registrar::default();
@@ -136,6 +145,11 @@ impl AuthApp {
                 async move { gate.authenticate(request, next).await }
             }));
         AuthApp { router, store, _dir: dir }
+    }
+
+    /// Serves the app over HTTP on `listener`, in the background.
+    pub fn serve(&self, listener: tokio::net::TcpListener) {
+        tokio::spawn(axum::serve(listener, self.router.clone()).into_future());
     }
 
     /// Sends a request with these headers (and a form body for posts with `form`).
@@ -200,6 +214,29 @@ async fn whoami(principal: Principal) -> Json<Value> {
             "restricted": service.access_restrictions.is_some(),
         }),
     })
+}
+
+/// The payload of a popup page posting to `origin`, checking the page allows exactly its
+/// inline script and posts the payload to that origin only.
+pub fn popup_payload(answer: &Answer, origin: &str) -> Value {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(answer.headers["x-frame-options"], "sameorigin");
+    let script =
+        answer.body.split("<script>").nth(1).and_then(|rest| rest.split("</script>").next()).expect("script");
+    let hash = STANDARD.encode(ring::digest::digest(&ring::digest::SHA256, script.as_bytes()).as_ref());
+    assert_eq!(answer.headers["content-security-policy"], format!("script-src 'sha256-{hash}'"));
+    assert!(script.contains("postMessage({type:'config_info',targetOrigin:origin},'*')"), "{script}");
+    assert!(script.contains("target.postMessage(answer,origin)"), "{script}");
+    let encoded_origin = origin.replace(':', "%3A").replace('/', "%2F");
+    assert!(script.contains(&format!("decodeURIComponent('{encoded_origin}')")), "{script}");
+    let encoded = script
+        .split("decodeURIComponent('")
+        .nth(2)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("payload");
+    let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8().expect("utf-8");
+    serde_json::from_str(&decoded).expect("payload JSON")
 }
 
 /// The error name of a Backstage error body.

@@ -16,6 +16,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use portico_model::fields::FieldProjection;
+use portico_plugin::Access;
 use portico_web::{ApiError, ApiResult};
 use serde_json::{Map, Value};
 
@@ -24,7 +25,7 @@ use super::query::{
     Cursor, FullTextFilter, ParamType, Params, encode_after, parse_fields, parse_filter, parse_integer,
     parse_order, parse_order_fields, parse_pagination,
 };
-use crate::index::{Direction, EntityView, PageRequest, ReadIndex, SharedIndex, SortKey};
+use crate::index::{Direction, EntityView, PageRequest, ReadIndex, Readable, SharedIndex, SortKey};
 
 /// by-query page size when the request gives no `limit`.
 const DEFAULT_QUERY_LIMIT: usize = 200;
@@ -106,6 +107,7 @@ fn read_index(state: &ReadApi) -> std::sync::RwLockReadGuard<'_, ReadIndex> {
 /// `limit`/`offset`/`after` and a `link` header to the next page.
 async fn list_entities(
     State(state): State<ReadApi>,
+    access: Access,
     uri: Uri,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -126,7 +128,8 @@ async fn list_entities(
 
     let (body, next) = {
         let index = read_index(&state);
-        let set = index.matching(filter.as_ref());
+        let mut set = index.matching(filter.as_ref());
+        index.readable(&access).restrict(&mut set);
         let (ordinals, has_more) = index.list(&set, &order, offset, limit);
         let mut body = String::with_capacity(ordinals.len() * 2048 + 2);
         let entities = ordinals.iter().map(|&o| index.entity(o));
@@ -169,7 +172,11 @@ async fn list_entities(
 }
 
 /// `GET /entities/by-query`: keyset-paginated query with `totalItems` and cursors.
-async fn query_entities(State(state): State<ReadApi>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+async fn query_entities(
+    State(state): State<ReadApi>,
+    access: Access,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let params = Params::parse(raw.as_deref());
     params.validate(&[
         ("fields", ParamType::Strings),
@@ -212,7 +219,7 @@ async fn query_entities(State(state): State<ReadApi>, RawQuery(raw): RawQuery) -
     let initial = params.one("cursor").is_none();
     let offset = if initial { params.one("offset").and_then(|o| o.trim().parse::<f64>().ok()) } else { None };
     let offset = offset.map_or(0, |o| o.max(0.0) as usize);
-    query_page(&state, QueryRequest { cursor, initial, offset, limit, fields, count_total: true })
+    query_page(&state, &access, QueryRequest { cursor, initial, offset, limit, fields, count_total: true })
 }
 
 /// A by-query request after parsing, whichever route it came through.
@@ -230,13 +237,14 @@ struct QueryRequest {
 
 /// One keyset page of a by-query request: `{items, totalItems, pageInfo}` with the cursors of
 /// the neighbouring pages (which carry the query, so later requests only send the cursor).
-fn query_page(state: &ReadApi, request: QueryRequest) -> ApiResult<Response> {
+fn query_page(state: &ReadApi, access: &Access, request: QueryRequest) -> ApiResult<Response> {
     let QueryRequest { cursor, initial, offset, limit, fields, count_total } = request;
     let predicate = cursor.query.as_ref().map(Predicate::parse_query).transpose()?;
     let body = {
         let index = read_index(state);
         let order = cursor.order_fields.first();
         let mut set = index.matching(cursor.filter.as_ref());
+        index.readable(access).restrict(&mut set);
         if let Some(predicate) = &predicate {
             set &= predicate.evaluate(&index);
         }
@@ -385,6 +393,7 @@ fn body_order(value: &Value) -> ApiResult<Vec<SortKey>> {
 /// Cursors it issues carry the predicate under `query`; a cursor from the GET route works too.
 async fn query_entities_by_predicate(
     State(state): State<ReadApi>,
+    access: Access,
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -414,6 +423,7 @@ async fn query_entities_by_predicate(
         let cursor = Cursor::decode(text)?;
         return query_page(
             &state,
+            &access,
             QueryRequest { cursor, initial: false, offset: 0, limit, fields, count_total: true },
         );
     }
@@ -445,12 +455,13 @@ async fn query_entities_by_predicate(
         total_items: None,
         query,
     };
-    query_page(&state, QueryRequest { cursor, initial: true, offset, limit, fields, count_total })
+    query_page(&state, &access, QueryRequest { cursor, initial: true, offset, limit, fields, count_total })
 }
 
 /// `GET /entities/by-uid/{uid}`.
 async fn entity_by_uid(
     State(state): State<ReadApi>,
+    access: Access,
     Path(uid): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -458,6 +469,8 @@ async fn entity_by_uid(
     let body = {
         let index = read_index(&state);
         let entity = index.by_uid(&uid).or_else(|| index.by_uid(&uid.to_lowercase()));
+        // An entity the caller may not read does not exist for them.
+        let entity = entity.filter(|e| index.readable(&access).contains(e.ordinal));
         entity.map(|e| e.to_json(state.relations_compatibility))
     };
     body.map(json_response).ok_or_else(|| ApiError::not_found(format!("No entity with uid {uid}")))
@@ -466,12 +479,17 @@ async fn entity_by_uid(
 /// `GET /entities/by-name/{kind}/{namespace}/{name}` (case-insensitive).
 async fn entity_by_name(
     State(state): State<ReadApi>,
+    access: Access,
     Path((kind, namespace, name)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     Params::parse(raw.as_deref()).validate(&[])?;
     let entity_ref = format!("{}:{}/{}", kind.to_lowercase(), namespace.to_lowercase(), name.to_lowercase());
-    let body = read_index(&state).by_ref(&entity_ref).map(|e| e.to_json(false));
+    let body = {
+        let index = read_index(&state);
+        let entity = index.by_ref(&entity_ref).filter(|e| index.readable(&access).contains(e.ordinal));
+        entity.map(|e| e.to_json(false))
+    };
     body.map(json_response).ok_or_else(|| {
         ApiError::not_found(format!(
             "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
@@ -503,6 +521,7 @@ fn parse_by_refs_body(bytes: &[u8]) -> ApiResult<ByRefsBody> {
 /// `POST /entities/by-refs`: `{items}` in request order, `null` where nothing matches.
 async fn entities_by_refs(
     State(state): State<ReadApi>,
+    access: Access,
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -523,6 +542,13 @@ async fn entities_by_refs(
                 None => matching,
             });
         }
+        // Entities the caller may not read answer `null`, like refs that match nothing.
+        if let Readable::Only(readable) = index.readable(&access) {
+            set = Some(match set {
+                Some(set) => set & readable.as_ref(),
+                None => readable.as_ref().clone(),
+            });
+        }
         let items = index.by_refs(request.entity_refs.iter().map(String::as_str), set.as_ref());
         let mut body = String::with_capacity(items.len() * 2048 + 16);
         body.push_str("{\"items\":");
@@ -534,7 +560,11 @@ async fn entities_by_refs(
 }
 
 /// `GET /entity-facets`: per requested facet, the original-case values and their counts.
-async fn entity_facets(State(state): State<ReadApi>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+async fn entity_facets(
+    State(state): State<ReadApi>,
+    access: Access,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let params = Params::parse(raw.as_deref());
     params.validate(&[("facet", ParamType::Strings), ("filter", ParamType::Strings)])?;
     let filter = parse_filter(&params.all("filter"))?;
@@ -547,13 +577,14 @@ async fn entity_facets(State(state): State<ReadApi>, RawQuery(raw): RawQuery) ->
         return Err(ApiError::input("Missing facet parameter"));
     }
 
-    Ok(facets_response(&state, filter.as_ref(), None, &facets))
+    Ok(facets_response(&state, &access, filter.as_ref(), None, &facets))
 }
 
 /// `{"facets": {...}}` for the requested facets over the entities matching the filter and the
 /// predicate.
 fn facets_response(
     state: &ReadApi,
+    access: &Access,
     filter: Option<&crate::index::EntityFilter>,
     predicate: Option<&Predicate>,
     facets: &[&str],
@@ -561,6 +592,7 @@ fn facets_response(
     let body = {
         let index = read_index(state);
         let mut set = index.matching(filter);
+        index.readable(access).restrict(&mut set);
         if let Some(predicate) = predicate {
             set &= predicate.evaluate(&index);
         }
@@ -588,6 +620,7 @@ fn facets_response(
 /// `POST /entity-facets`: like the GET route, with `{facets, query}` in the body.
 async fn entity_facets_by_predicate(
     State(state): State<ReadApi>,
+    access: Access,
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -602,5 +635,5 @@ async fn entity_facets_by_predicate(
         return Err(ApiError::input("Missing facet parameter"));
     }
     let predicate = body_query(&object)?.map(|(_, predicate)| predicate);
-    Ok(facets_response(&state, None, predicate.as_ref(), &facets))
+    Ok(facets_response(&state, &access, None, predicate.as_ref(), &facets))
 }

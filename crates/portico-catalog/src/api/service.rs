@@ -7,12 +7,15 @@
 //! catalog plugin (which fills it at start) and to the plugins that use it (which read it when
 //! they serve).
 
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock, PoisonError};
+
+use portico_plugin::Access;
 
 use serde_json::Value;
 
 use crate::engine::{Engine, EngineError};
-use crate::index::{EntityFilter, SharedIndex};
+use crate::index::{EntityFilter, Readable, SharedIndex};
 
 /// A catalog that may not have started yet. Cheap to clone; every clone sees the same catalog.
 #[derive(Clone, Default)]
@@ -76,20 +79,48 @@ impl CatalogService {
     }
 
     /// The entity with this ref (`kind:namespace/name`, compared case-insensitively), as the
-    /// API serves it.
-    pub fn entity(&self, entity_ref: &str) -> Option<Value> {
+    /// API serves it, when `access` may read it (`Access::unrestricted` for the portal's own
+    /// lookups, such as resolving a user at sign-in).
+    pub fn entity(&self, access: &Access, entity_ref: &str) -> Option<Value> {
         let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
         let view = index.by_ref(&entity_ref.to_lowercase())?;
+        if !index.readable(access).contains(view.ordinal) {
+            return None;
+        }
         serde_json::from_str(view.body).ok()
+    }
+
+    /// What `access` may read, to filter things that stand for catalog entities (search
+    /// results, documentation sites) by the entity's ref.
+    pub fn readable_refs(&self, access: &Access) -> ReadableRefs {
+        let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        match index.readable(access) {
+            Readable::All => ReadableRefs { only: None },
+            Readable::Only(set) => ReadableRefs {
+                only: Some(
+                    set.iter()
+                        .filter_map(|ordinal| index.entity(ordinal))
+                        .map(|e| e.entity_ref.into())
+                        .collect(),
+                ),
+            },
+        }
     }
 
     /// The entities matching a Backstage `catalogFilter` (`{kind: Group}`, `{kind: [Group,
     /// User], 'spec.type': team}`, or a list of such objects, any of which may match), at
     /// most `limit`, ordered by ref. `None` or an empty object matches everything.
-    pub fn entities_matching(&self, catalog_filter: Option<&Value>, limit: usize) -> Vec<Value> {
+    /// Only entities `access` may read are considered.
+    pub fn entities_matching(
+        &self,
+        access: &Access,
+        catalog_filter: Option<&Value>,
+        limit: usize,
+    ) -> Vec<Value> {
         let filter = catalog_filter.map(filter_of_query);
         let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
-        let matching = index.matching(filter.as_ref());
+        let mut matching = index.matching(filter.as_ref());
+        index.readable(access).restrict(&mut matching);
         let mut views: Vec<_> = matching.iter().filter_map(|ordinal| index.entity(ordinal)).collect();
         views.sort_by(|a, b| a.entity_ref.cmp(b.entity_ref));
         views.into_iter().take(limit).filter_map(|view| serde_json::from_str(view.body).ok()).collect()
@@ -109,6 +140,29 @@ impl CatalogService {
             return Ok(Vec::new());
         }
         self.engine.dry_run(kind, target).await.map_err(|error| CatalogServiceError::Input(error.message))
+    }
+}
+
+/// The entity refs a caller may read ([`CatalogService::readable_refs`]).
+#[derive(Debug, Clone)]
+pub struct ReadableRefs {
+    /// Lower-case canonical refs; `None` when every entity may be read.
+    only: Option<HashSet<Arc<str>>>,
+}
+
+impl ReadableRefs {
+    /// Whether the entity with this ref (any case) may be read; refs of entities that do not
+    /// exist are not readable when reading is restricted.
+    pub fn allows(&self, entity_ref: &str) -> bool {
+        match &self.only {
+            None => true,
+            Some(refs) => refs.contains(entity_ref.to_lowercase().as_str()),
+        }
+    }
+
+    /// Whether every entity may be read.
+    pub fn is_unrestricted(&self) -> bool {
+        self.only.is_none()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Routes that change the catalog or run the processing pipeline: locations, refresh,
 //! validation, entity deletion, ancestry.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -11,7 +11,12 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use portico_model::{EntityRef, RefDefaults, SerializedError};
-use portico_plugin::Audit;
+use portico_plugin::permission::Resource;
+use portico_plugin::permission::permission::{
+    CATALOG_ENTITY_DELETE, CATALOG_ENTITY_REFRESH, CATALOG_ENTITY_VALIDATE, CATALOG_LOCATION_ANALYZE,
+    CATALOG_LOCATION_CREATE, CATALOG_LOCATION_READ,
+};
+use portico_plugin::{Access, Audit};
 use portico_store::{CatalogStore, LocationRecord};
 use portico_web::{ApiError, ApiResult, Viewer};
 use serde_json::{Value, json};
@@ -134,9 +139,14 @@ fn canonical_ref(kind: &str, namespace: &str, name: &str) -> String {
     EntityRef { kind: kind.to_owned(), namespace: namespace.to_owned(), name: name.to_owned() }.canonical()
 }
 
-fn entity_by_ref(index: &SharedIndex, entity_ref: &str) -> Option<Value> {
-    let index = index.read().ok()?;
-    serde_json::from_str(index.by_ref(entity_ref)?.body).ok()
+/// The entity with this canonical ref, parsed, when it exists and `access` may read it.
+fn readable_entity(index: &SharedIndex, access: &Access, entity_ref: &str) -> Option<Value> {
+    let index = index.read().unwrap_or_else(PoisonError::into_inner);
+    let entity = index.by_ref(entity_ref)?;
+    if !index.readable(access).contains(entity.ordinal) {
+        return None;
+    }
+    serde_json::from_str(entity.body).ok()
 }
 
 // ----- entities
@@ -146,9 +156,25 @@ async fn delete_entity(
     Path(uid): Path<String>,
     RawQuery(query): RawQuery,
     viewer: Viewer,
+    access: Access,
 ) -> ApiResult<StatusCode> {
     check_query(&query, &[])?;
-    let target = api.index.read().ok().and_then(|i| Some(i.by_uid(&uid)?.entity_ref.to_owned()));
+    let found = {
+        let index = api.index.read().unwrap_or_else(PoisonError::into_inner);
+        index.by_uid(&uid).map(|entity| {
+            let readable = index.readable(&access).contains(entity.ordinal);
+            (entity.entity_ref.to_owned(), serde_json::from_str::<Value>(entity.body).ok(), readable)
+        })
+    };
+    // An entity the caller may not read does not exist for them (the engine answers 404).
+    let target = match &found {
+        Some((entity_ref, Some(entity), true)) => {
+            access.require(&CATALOG_ENTITY_DELETE, Some(Resource::Entity(entity)), entity_ref).await?;
+            Some(entity_ref.clone())
+        }
+        Some((_, _, false)) => return Err(ApiError::not_found(format!("No entity with uid {uid}"))),
+        _ => None,
+    };
     let deleted = api.engine.delete_entity(&uid).await;
     let target = target.as_ref().unwrap_or(&uid);
     api.audit.result(&viewer, "catalog.entity.delete", target, &deleted, json!({"uid": uid})).await;
@@ -161,18 +187,19 @@ async fn ancestry(
     State(api): State<WriteApi>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
+    access: Access,
 ) -> ApiResult<Json<Value>> {
     check_query(&query, &[])?;
     let root = canonical_ref(&kind, &namespace, &name);
-    if entity_by_ref(&api.index, &root).is_none() {
+    let readable = |entity_ref: &str| readable_entity(&api.index, &access, entity_ref);
+    if readable(&root).is_none() {
         return Err(ApiError::not_found(format!("No such entity {root}")));
     }
     let mut items = Vec::new();
     for (entity_ref, parents) in api.engine.ancestry(&root).await? {
-        // Only parents that are served appear, as in Backstage.
-        let Some(entity) = entity_by_ref(&api.index, &entity_ref) else { continue };
-        let parents: Vec<&String> =
-            parents.iter().filter(|p| entity_by_ref(&api.index, p).is_some()).collect();
+        // Only parents that are served (and readable) appear, as in Backstage.
+        let Some(entity) = readable(&entity_ref) else { continue };
+        let parents: Vec<&String> = parents.iter().filter(|p| readable(p).is_some()).collect();
         items.push(json!({ "entity": entity, "parentEntityRefs": parents }));
     }
     Ok(Json(json!({ "rootEntityRef": root, "items": items })))
@@ -182,6 +209,7 @@ async fn refresh(
     State(api): State<WriteApi>,
     RawQuery(query): RawQuery,
     viewer: Viewer,
+    access: Access,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
@@ -197,14 +225,27 @@ async fn refresh(
     };
     let parsed =
         EntityRef::parse(entity_ref, RefDefaults::default()).map_err(|e| ApiError::input(e.message))?;
-    let refreshed = api.engine.refresh(&parsed.canonical()).await;
+    let entity_ref = parsed.canonical();
+    let exists = api.index.read().unwrap_or_else(PoisonError::into_inner).by_ref(&entity_ref).is_some();
+    let refreshed = match readable_entity(&api.index, &access, &entity_ref) {
+        Some(entity) => {
+            access.require(&CATALOG_ENTITY_REFRESH, Some(Resource::Entity(&entity)), &entity_ref).await?;
+            api.engine.refresh(&entity_ref).await
+        }
+        // An entity the caller may not read is missing for them, with the engine's own words.
+        None if exists => Err(EngineError::NotFound(format!("Entity {entity_ref} not found"))),
+        None => api.engine.refresh(&entity_ref).await,
+    };
     api.audit.result(&viewer, "catalog.entity.refresh", &parsed.canonical(), &refreshed, Value::Null).await;
     refreshed?;
     Ok(StatusCode::OK)
 }
 
 /// `POST /validate-entity` answers problems as `{errors: [...]}`, not the error envelope.
-async fn validate_entity(State(api): State<WriteApi>, body: Bytes) -> Response {
+async fn validate_entity(State(api): State<WriteApi>, access: Access, body: Bytes) -> Response {
+    if let Err(denied) = access.require(&CATALOG_ENTITY_VALIDATE, None, "catalog").await {
+        return ApiError::from(denied).into_response();
+    }
     let invalid = |errors: Vec<SerializedError>| {
         let errors: Vec<Value> = errors.iter().map(SerializedError::to_json).collect();
         (StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))).into_response()
@@ -244,6 +285,7 @@ async fn create_location(
     State(api): State<WriteApi>,
     RawQuery(query): RawQuery,
     viewer: Viewer,
+    access: Access,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -253,6 +295,7 @@ async fn create_location(
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1" | "on"));
     let (kind, target) = location_body(&api, &headers, &body, &["type", "target", "presence"])?;
     let (kind, target) = (kind.as_str(), target.as_str());
+    access.require(&CATALOG_LOCATION_CREATE, None, &format!("{kind}:{target}")).await?;
     if dry_run {
         let exists = api.engine.store_has_location(kind, target).await?;
         let entities = api.engine.dry_run(kind, target).await.map_err(|e| ApiError::input(e.message))?;
@@ -276,8 +319,13 @@ async fn create_location(
     Ok((StatusCode::CREATED, Json(json!({ "location": location_json(&location), "entities": [] }))))
 }
 
-async fn list_locations(State(api): State<WriteApi>, RawQuery(query): RawQuery) -> ApiResult<Json<Value>> {
+async fn list_locations(
+    State(api): State<WriteApi>,
+    RawQuery(query): RawQuery,
+    access: Access,
+) -> ApiResult<Json<Value>> {
     check_query(&query, &[])?;
+    access.require(&CATALOG_LOCATION_READ, None, "catalog").await?;
     let locations = api.engine.locations().await?;
     Ok(Json(Value::Array(locations.iter().map(|l| json!({ "data": location_json(l) })).collect())))
 }
@@ -286,8 +334,10 @@ async fn get_location(
     State(api): State<WriteApi>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
+    access: Access,
 ) -> ApiResult<Json<Value>> {
     check_query(&query, &[])?;
+    access.require(&CATALOG_LOCATION_READ, None, &id).await?;
     match api.engine.location(&id).await? {
         Some(location) => Ok(Json(location_json(&location))),
         None => Err(ApiError::not_found(format!("Found no location with ID {id}"))),
@@ -299,10 +349,14 @@ async fn delete_location(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     viewer: Viewer,
+    access: Access,
 ) -> ApiResult<StatusCode> {
     check_query(&query, &[])?;
     if api.readonly {
         return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
+    }
+    if let Some(location) = api.engine.location(&id).await? {
+        crate::access::require_location_delete(&access, &api.index, &location).await?;
     }
     let deleted = api.engine.delete_location(&id).await;
     let target = deleted.as_ref().map_or_else(|_| id.clone(), |l| format!("{}:{}", l.kind, l.target));
@@ -365,9 +419,11 @@ impl LocationCursor {
 async fn query_locations(
     State(api): State<WriteApi>,
     RawQuery(query): RawQuery,
+    access: Access,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     check_query(&query, &[])?;
+    access.require(&CATALOG_LOCATION_READ, None, "catalog").await?;
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Map::new()
     } else {
@@ -429,6 +485,7 @@ async fn update_location(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     viewer: Viewer,
+    access: Access,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -437,6 +494,11 @@ async fn update_location(
         return Err(ApiError::not_allowed("This operation not allowed in readonly mode"));
     }
     let (kind, target) = location_body(&api, &headers, &body, &["type", "target"])?;
+    // Moving a location drops what the old target produced and registers the new one.
+    if let Some(location) = api.engine.location(&id).await? {
+        crate::access::require_location_delete(&access, &api.index, &location).await?;
+    }
+    access.require(&CATALOG_LOCATION_CREATE, None, &format!("{kind}:{target}")).await?;
     let updated = api.engine.update_location(&id, &kind, &target).await;
     let location_ref = format!("{kind}:{target}");
     api.audit.result(&viewer, "catalog.location.update", &location_ref, &updated, json!({"id": id})).await;
@@ -449,10 +511,12 @@ async fn location_by_entity(
     State(api): State<WriteApi>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
+    access: Access,
 ) -> ApiResult<Json<Value>> {
     check_query(&query, &[])?;
     let entity_ref = canonical_ref(&kind, &namespace, &name);
-    let Some(entity) = entity_by_ref(&api.index, &entity_ref) else {
+    access.require(&CATALOG_LOCATION_READ, None, &entity_ref).await?;
+    let Some(entity) = readable_entity(&api.index, &access, &entity_ref) else {
         return Err(ApiError::not_found(format!("found no entity for ref {entity_ref}")));
     };
     let Some(origin) = annotation(&entity, ANNOTATION_ORIGIN_LOCATION).map(str::to_owned) else {
@@ -472,10 +536,12 @@ async fn location_by_entity(
 async fn analyze_location(
     State(api): State<WriteApi>,
     RawQuery(query): RawQuery,
+    access: Access,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     check_query(&query, &[])?;
+    access.require(&CATALOG_LOCATION_ANALYZE, None, "catalog").await?;
     let body = json_object_body(&headers, &body)?;
     let target = body
         .get("location")

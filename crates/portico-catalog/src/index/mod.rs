@@ -17,6 +17,7 @@
 //!   entities share the value); lowercased values that differ from their original are only
 //!   recorded as a small variant list, so a value is never stored three times.
 
+mod readable;
 mod search;
 mod splice;
 mod strings;
@@ -27,9 +28,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use portico_plugin::Access;
+use portico_plugin::permission::EntityClassifier;
+use portico_plugin::permission::permission::CATALOG_ENTITY_READ;
 use portico_store::{CatalogStore, FinalChange, FinalEntityRow, StoreError};
 use roaring::RoaringBitmap;
 
+pub use readable::Readable;
 pub use search::{Direction, EntityFilter, FacetCount, PageRequest, Position, SortKey};
 use splice::Splice;
 use strings::{NONE, Strings};
@@ -345,6 +350,8 @@ pub(crate) struct Caches {
     pub(crate) text: IdMap<Arc<text::TextIndex>>,
     /// Key id → the facet array over all entities, as JSON; dropped on any change to the key.
     pub(crate) facets: IdMap<Arc<str>>,
+    /// Readable sets by caller; dropped on any change.
+    pub(crate) readable: readable::ReadableCache,
 }
 
 /// One search row of an entity: ids into the key and value interners; `original` is `NONE`
@@ -410,6 +417,8 @@ pub struct ReadIndex {
     values: Strings,
     case: CaseLinks,
     caches: Mutex<Caches>,
+    /// Entities grouped for read permission, when policies look at entities.
+    read_classes: Option<readable::ReadClasses>,
     last_seq: i64,
 }
 
@@ -419,9 +428,16 @@ impl ReadIndex {
         Self::default()
     }
 
+    /// An empty index that groups entities for the read policies `classifier` describes (see
+    /// [`ReadIndex::readable`]); `None` when the policies do not look at entities.
+    pub fn with_read_classifier(classifier: Option<EntityClassifier>) -> Self {
+        ReadIndex { read_classes: classifier.map(readable::ReadClasses::new), ..Self::default() }
+    }
+
     /// Replaces the whole content with a snapshot taken at change sequence `seq`.
     pub fn load(&mut self, rows: Vec<FinalEntityRow>, seq: i64) {
-        *self = Self::new();
+        let classifier = self.read_classes.take().map(readable::ReadClasses::into_classifier);
+        *self = Self::with_read_classifier(classifier);
         self.slots.reserve(rows.len());
         for row in rows {
             self.upsert(row);
@@ -490,6 +506,40 @@ impl ReadIndex {
         &self.live
     }
 
+    /// The entities `access` may read (`catalog.entity.read`). Every query intersects its
+    /// result set with this before counting, paging or faceting.
+    pub fn readable(&self, access: &Access) -> Readable {
+        if !access.enforces() {
+            return Readable::All;
+        }
+        let key = access.decision_key();
+        if let Some(set) = self.caches.lock().unwrap_or_else(PoisonError::into_inner).readable.get(&key) {
+            return Readable::Only(set);
+        }
+        let filter = access.filter(&CATALOG_ENTITY_READ);
+        let readable = match &self.read_classes {
+            None if filter.reads_resource() => Readable::Only(Arc::new(self.readable_one_by_one(&filter))),
+            classes => readable::compute(&filter, classes.as_ref(), &self.live),
+        };
+        if let Readable::Only(set) = &readable {
+            self.caches.lock().unwrap_or_else(PoisonError::into_inner).readable.put(key, set.clone());
+        }
+        readable
+    }
+
+    /// The readable set decided entity by entity, for an index built without the classifier
+    /// of the policies in force (never the case in a running catalog; kept correct anyway).
+    fn readable_one_by_one(&self, filter: &portico_plugin::Filter<'_>) -> RoaringBitmap {
+        self.live
+            .iter()
+            .filter(|&ordinal| {
+                let body = self.entity(ordinal).map(|entity| entity.body).unwrap_or("null");
+                serde_json::from_str::<serde_json::Value>(body)
+                    .is_ok_and(|value| filter.allows(portico_plugin::permission::Resource::Entity(&value)))
+            })
+            .collect()
+    }
+
     /// Approximate heap bytes held by the index (bodies, rows, interned strings, postings,
     /// cached query structures), excluding allocator overhead.
     pub fn heap_bytes(&self) -> usize {
@@ -521,6 +571,7 @@ impl ReadIndex {
             + self.values.heap_bytes()
             + self.case.heap_bytes()
             + self.live.serialized_size()
+            + self.read_classes.as_ref().map_or(0, readable::ReadClasses::heap_bytes)
             + (self.by_uid.len() + self.by_ref.len()) * 40
             + cached
     }
@@ -560,7 +611,7 @@ impl ReadIndex {
     }
 
     fn insert(&mut self, prepared: Prepared) {
-        let Prepared { row, search_rows, splices } = prepared;
+        let Prepared { row, entity, search_rows, splices } = prepared;
         if let Some(previous) = self.by_uid.get(row.entity_id.as_str()).copied() {
             self.remove(previous);
         }
@@ -575,8 +626,12 @@ impl ReadIndex {
                 (self.slots.len() - 1) as u32
             }
         };
+        if let Some(classes) = &mut self.read_classes {
+            classes.insert(ordinal, &entity);
+        }
         let mut rows = Vec::with_capacity(search_rows.len());
         let caches = self.caches.get_mut().unwrap_or_else(PoisonError::into_inner);
+        caches.readable.clear();
         for search_row in search_rows {
             let key = self.keys.intern(&search_row.key);
             if key as usize >= self.key_data.len() {
@@ -618,7 +673,11 @@ impl ReadIndex {
         let Some(slot) = self.slots.get_mut(ordinal as usize).and_then(Option::take) else {
             return;
         };
+        if let Some(classes) = &mut self.read_classes {
+            classes.remove(ordinal);
+        }
         let caches = self.caches.get_mut().unwrap_or_else(PoisonError::into_inner);
+        caches.readable.clear();
         for row in slot.rows.iter() {
             let data = &mut self.key_data[row.key as usize];
             if data.exists.as_mut().is_some_and(|e| e.remove(ordinal)) {
@@ -679,6 +738,7 @@ fn intern_value(values: &mut Strings, case: &mut CaseLinks, lower: &str, origina
 /// An entity parsed and flattened, ready to insert.
 struct Prepared {
     row: FinalEntityRow,
+    entity: serde_json::Value,
     search_rows: Vec<portico_model::flatten::SearchRow>,
     splices: Vec<Splice>,
 }
@@ -697,13 +757,16 @@ fn prepare(row: FinalEntityRow) -> Option<Prepared> {
         Vec::new()
     });
     let splices = splice::relation_splices(&row.body);
-    Some(Prepared { row, search_rows, splices })
+    Some(Prepared { row, entity: value, search_rows, splices })
 }
 
 /// Builds an index from the store's current snapshot.
-pub async fn load_from(store: &dyn CatalogStore) -> Result<ReadIndex, StoreError> {
+pub async fn load_from(
+    store: &dyn CatalogStore,
+    read_classifier: Option<EntityClassifier>,
+) -> Result<ReadIndex, StoreError> {
     let (rows, seq) = store.final_snapshot().await?;
-    let mut index = ReadIndex::new();
+    let mut index = ReadIndex::with_read_classifier(read_classifier);
     index.load(rows, seq);
     Ok(index)
 }

@@ -370,8 +370,9 @@ fn message_html(doc: &Value, message: &Value) -> String {
 pub(super) async fn raw(
     State(pages): State<CatalogPages>,
     Path((namespace, kind, name)): Path<(String, String, String)>,
+    access: portico_plugin::Access,
 ) -> Result<Response, PageError> {
-    let subject = find(&pages, &namespace, &kind, &name)?;
+    let subject = find(&pages, &access, &namespace, &kind, &name)?;
     let Some(text) = definition_text(&subject.entity) else {
         return Err(PageError::not_found(
             "No definition",

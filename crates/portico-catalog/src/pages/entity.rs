@@ -10,6 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Extension, Form};
+use portico_plugin::Access;
+use portico_plugin::permission::permission::CATALOG_LOCATION_DELETE;
+use portico_plugin::permission::{Decision, Resource};
 use portico_web::components::{Component, ExternalLink, Tags};
 use portico_web::{EntityPageExtensions, Markup, PageContext, PageError, Query, escape, icons, see_other};
 use serde::Deserialize;
@@ -21,7 +24,7 @@ use crate::engine::location::{
     ANNOTATION_EDIT_URL, ANNOTATION_ORIGIN_LOCATION, ANNOTATION_SOURCE_LOCATION, ANNOTATION_VIEW_URL,
     annotation,
 };
-use crate::index::{EntityFilter, ReadIndex};
+use crate::index::{EntityFilter, ReadIndex, Readable};
 
 struct TabLink {
     title: String,
@@ -36,6 +39,8 @@ struct EntityPage<'a> {
     tags: Markup,
     star: Markup,
     can_unregister: bool,
+    /// Why the viewer may not unregister the entity, when they may not.
+    unregister_denied: Option<String>,
     tabs: Vec<TabLink>,
     content: Markup,
 }
@@ -79,14 +84,20 @@ pub(super) fn path_ref(namespace: &str, kind: &str, name: &str) -> String {
 }
 
 /// The entity, or a 404 page that helps find what was meant.
+/// An entity the viewer may not read is not found, exactly like one that does not exist.
 pub(super) fn find(
     pages: &CatalogPages,
+    access: &Access,
     namespace: &str,
     kind: &str,
     name: &str,
 ) -> Result<Subject, PageError> {
     let entity_ref = path_ref(namespace, kind, name);
-    let body = pages.read().by_ref(&entity_ref).map(|e| e.body.to_owned());
+    let body = {
+        let index = pages.read();
+        let entity = index.by_ref(&entity_ref).filter(|e| index.readable(access).contains(e.ordinal));
+        entity.map(|e| e.body.to_owned())
+    };
     let Some(body) = body else {
         let search = Query::default().with("kind", &kind.to_lowercase()).with("q", name).url("/catalog");
         return Err(PageError::not_found(
@@ -136,6 +147,7 @@ fn tab_links(extensions: &EntityPageExtensions, subject: &Subject, current: &str
 async fn entity_page(
     pages: &CatalogPages,
     cx: &PageContext,
+    access: &Access,
     extensions: &EntityPageExtensions,
     subject: &Subject,
     current: &str,
@@ -151,6 +163,12 @@ async fn entity_page(
         .markup(),
         star: star_button(summary, starred),
         can_unregister: annotation(&subject.entity, ANNOTATION_ORIGIN_LOCATION).is_some(),
+        unregister_denied: match access
+            .decide(&CATALOG_LOCATION_DELETE, Some(Resource::Entity(&subject.entity)))
+        {
+            Decision::Allow => None,
+            Decision::Deny { reason } => Some(format!("You may not unregister this entity: {reason}")),
+        },
         tabs: tab_links(extensions, subject, current),
         content,
     };
@@ -182,9 +200,10 @@ pub(super) async fn overview(
     State(pages): State<CatalogPages>,
     extensions: Option<Extension<Arc<EntityPageExtensions>>>,
     Path((namespace, kind, name)): Path<(String, String, String)>,
+    access: Access,
     cx: PageContext,
 ) -> Result<Response, PageError> {
-    let subject = find(&pages, &namespace, &kind, &name)?;
+    let subject = find(&pages, &access, &namespace, &kind, &name)?;
     let extensions = extensions_of(extensions);
     let mut cards = Vec::new();
     for card in extensions.cards_for(&subject.entity) {
@@ -194,8 +213,8 @@ pub(super) async fn overview(
             escape(card.id)
         )));
     }
-    let content = overview_content(&pages, &subject, cards);
-    entity_page(&pages, &cx, &extensions, &subject, "", content).await
+    let content = overview_content(&pages, &access, &subject, cards);
+    entity_page(&pages, &cx, &access, &extensions, &subject, "", content).await
 }
 
 /// `GET /catalog/{namespace}/{kind}/{name}/{tab}`: a built-in tab or one a plugin registered.
@@ -203,12 +222,13 @@ pub(super) async fn tab(
     State(pages): State<CatalogPages>,
     extensions: Option<Extension<Arc<EntityPageExtensions>>>,
     Path((namespace, kind, name, tab)): Path<(String, String, String, String)>,
+    access: Access,
     cx: PageContext,
 ) -> Result<Response, PageError> {
-    let subject = find(&pages, &namespace, &kind, &name)?;
+    let subject = find(&pages, &access, &namespace, &kind, &name)?;
     let extensions = extensions_of(extensions);
     let content = match tab.as_str() {
-        "dependencies" => graph::tab(&pages, &subject, &Query::parse(cx.query.as_deref())),
+        "dependencies" => graph::tab(&pages, &access, &subject, &Query::parse(cx.query.as_deref())),
         "definition" if is_api(&subject.entity) => definition::tab(&subject),
         other => {
             let Some(registered) = extensions.tab(other, &subject.entity) else {
@@ -221,7 +241,7 @@ pub(super) async fn tab(
             (registered.render)(subject.entity.clone()).await?
         }
     };
-    entity_page(&pages, &cx, &extensions, &subject, &tab, content).await
+    entity_page(&pages, &cx, &access, &extensions, &subject, &tab, content).await
 }
 
 /// The star form's fields.
@@ -237,11 +257,12 @@ pub(super) async fn star(
     State(pages): State<CatalogPages>,
     Path((namespace, kind, name)): Path<(String, String, String)>,
     headers: HeaderMap,
+    access: Access,
     cx: PageContext,
     Form(form): Form<StarForm>,
 ) -> Result<Response, PageError> {
     portico_web::check_same_origin(&headers)?;
-    let subject = find(&pages, &namespace, &kind, &name)?;
+    let subject = find(&pages, &access, &namespace, &kind, &name)?;
     let starred = form.starred == "true";
     let user = cx.viewer.identity();
     let result = if starred {
@@ -258,19 +279,20 @@ pub(super) async fn star(
 
 // ----- overview
 
-fn overview_content(pages: &CatalogPages, subject: &Subject, cards: Vec<Markup>) -> Markup {
+fn overview_content(pages: &CatalogPages, access: &Access, subject: &Subject, cards: Vec<Markup>) -> Markup {
     let entity = &subject.entity;
     let summary = &subject.summary;
     let relations = relations_of(entity);
     let kind = summary.kind.to_lowercase();
     let (profile, relation_cards) = {
         let index = pages.read();
+        let readable = index.readable(access);
         let profile = match kind.as_str() {
-            "group" => group_profile(&index, subject, &relations),
-            "user" => user_profile(&index, subject, &relations),
+            "group" => group_profile(&index, &readable, subject, &relations),
+            "user" => user_profile(&index, &readable, subject, &relations),
             _ => Markup::default(),
         };
-        (profile, relation_cards(&index, &kind, &relations))
+        (profile, relation_cards(&index, &readable, &kind, &relations))
     };
     let source_links = [(ANNOTATION_VIEW_URL, "View source"), (ANNOTATION_EDIT_URL, "Edit")]
         .into_iter()
@@ -343,7 +365,7 @@ const RELATION_CARDS: [(&str, &str, &[&str], &[&str]); 12] = [
     ("Member of", "memberOf", &[], &[]),
 ];
 
-fn relation_cards(index: &ReadIndex, kind: &str, relations: &[Relation]) -> Vec<Markup> {
+fn relation_cards(index: &ReadIndex, readable: &Readable, kind: &str, relations: &[Relation]) -> Vec<Markup> {
     let mut out = Vec::new();
     for (title, relation, only, except) in RELATION_CARDS {
         // Profiles show members, memberships and ownership their own way.
@@ -354,7 +376,7 @@ fn relation_cards(index: &ReadIndex, kind: &str, relations: &[Relation]) -> Vec<
         if refs.is_empty() {
             continue;
         }
-        let related: Vec<Related> = resolve(index, &refs)
+        let related: Vec<Related> = resolve(index, readable, &refs)
             .into_iter()
             .filter(|r| {
                 let k = r.kind();
@@ -487,10 +509,15 @@ fn links_or_dash(related: &[Related]) -> String {
         .join(", ")
 }
 
-fn group_profile(index: &ReadIndex, subject: &Subject, relations: &[Relation]) -> Markup {
-    let parents = resolve(index, &targets(relations, "childOf"));
-    let children = resolve(index, &targets(relations, "parentOf"));
-    let members = resolve(index, &targets(relations, "hasMember"));
+fn group_profile(
+    index: &ReadIndex,
+    readable: &Readable,
+    subject: &Subject,
+    relations: &[Relation],
+) -> Markup {
+    let parents = resolve(index, readable, &targets(relations, "childOf"));
+    let children = resolve(index, readable, &targets(relations, "parentOf"));
+    let members = resolve(index, readable, &targets(relations, "hasMember"));
     let facts = [
         ("Type", escape(subject.summary.spec_type.as_deref().unwrap_or("—"))),
         ("Parent group", links_or_dash(&parents)),
@@ -499,12 +526,12 @@ fn group_profile(index: &ReadIndex, subject: &Subject, relations: &[Relation]) -
     ];
     let mut html = profile_card(subject, &facts);
     html.push_str(&members_card(&members));
-    html.push_str(&ownership_card(index, std::slice::from_ref(&subject.entity_ref), "Ownership"));
+    html.push_str(&ownership_card(index, readable, std::slice::from_ref(&subject.entity_ref), "Ownership"));
     Markup::trusted(html)
 }
 
-fn user_profile(index: &ReadIndex, subject: &Subject, relations: &[Relation]) -> Markup {
-    let groups = resolve(index, &targets(relations, "memberOf"));
+fn user_profile(index: &ReadIndex, readable: &Readable, subject: &Subject, relations: &[Relation]) -> Markup {
+    let groups = resolve(index, readable, &targets(relations, "memberOf"));
     let facts = [("Member of", links_or_dash(&groups))];
     let mut html = profile_card(subject, &facts);
     if !groups.is_empty() {
@@ -513,7 +540,7 @@ fn user_profile(index: &ReadIndex, subject: &Subject, relations: &[Relation]) ->
     // What the user owns directly and through the groups it belongs to.
     let mut owners = vec![subject.entity_ref.clone()];
     owners.extend(groups.iter().map(|g| g.entity_ref.clone()));
-    html.push_str(&ownership_card(index, &owners, "Ownership (own and through memberships)"));
+    html.push_str(&ownership_card(index, readable, &owners, "Ownership (own and through memberships)"));
     Markup::trusted(html)
 }
 
@@ -553,9 +580,10 @@ fn members_card(members: &[Related]) -> String {
 
 /// Everything `owners` own, counted by kind, each count linking to the catalog list
 /// filtered to it; asked of the index with the `relations.ownedby` filter.
-fn ownership_card(index: &ReadIndex, owners: &[String], title: &str) -> String {
-    let owned =
+fn ownership_card(index: &ReadIndex, readable: &Readable, owners: &[String], title: &str) -> String {
+    let mut owned =
         index.filter(&EntityFilter::Key { key: "relations.ownedby".into(), values: Some(owners.to_vec()) });
+    readable.restrict(&mut owned);
     let counts = index.facet("kind", &owned);
     let mut html = format!(
         "<section class=\"card ownership\" aria-labelledby=\"ownership-title\"><h2 id=\"ownership-title\">{} <span class=\"count\">{}</span></h2>",

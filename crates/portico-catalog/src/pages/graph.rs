@@ -12,7 +12,9 @@ use super::entity::Subject;
 use super::layout::{self, NODE_HEIGHT, NODE_WIDTH};
 use super::relations::relations_of;
 use super::{CatalogPages, EntitySummary, RefLink};
-use crate::index::ReadIndex;
+use portico_plugin::Access;
+
+use crate::index::{ReadIndex, Readable};
 
 /// The most nodes drawn; the rest of the walk is cut off with a note.
 pub const MAX_NODES: usize = 150;
@@ -122,7 +124,14 @@ fn node_for(entity_ref: &str, json: Option<&Value>) -> GraphNode {
 }
 
 /// Walks the index breadth-first from `root` (its ref and JSON).
-pub fn walk(index: &ReadIndex, root_ref: &str, root: &Value, options: &GraphOptions) -> Graph {
+/// Entities the viewer may not read are drawn like missing ones (their ref, never expanded).
+pub fn walk(
+    index: &ReadIndex,
+    readable: &Readable,
+    root_ref: &str,
+    root: &Value,
+    options: &GraphOptions,
+) -> Graph {
     let mut nodes = vec![node_for(root_ref, Some(root))];
     let mut ids: HashMap<String, usize> = HashMap::from([(root_ref.to_owned(), 0)]);
     let mut edges: Vec<(usize, usize, usize)> = Vec::new();
@@ -144,8 +153,10 @@ pub fn walk(index: &ReadIndex, root_ref: &str, root: &Value, options: &GraphOpti
                             truncated = true;
                             continue;
                         }
-                        let body: Option<Value> =
-                            index.by_ref(&relation.target).and_then(|v| serde_json::from_str(v.body).ok());
+                        let body: Option<Value> = index
+                            .by_ref(&relation.target)
+                            .filter(|v| readable.contains(v.ordinal))
+                            .and_then(|v| serde_json::from_str(v.body).ok());
                         let id = nodes.len();
                         nodes.push(node_for(&relation.target, body.as_ref()));
                         ids.insert(relation.target.clone(), id);
@@ -276,11 +287,11 @@ fn shape(kind: &str, x: f64, y: f64) -> String {
 }
 
 /// The tab: options form, drawing, legend.
-pub(super) fn tab(pages: &CatalogPages, subject: &Subject, query: &Query) -> Markup {
+pub(super) fn tab(pages: &CatalogPages, access: &Access, subject: &Subject, query: &Query) -> Markup {
     let options = GraphOptions::parse(query);
     let graph = {
         let index = pages.read();
-        walk(&index, &subject.entity_ref, &subject.entity, &options)
+        walk(&index, &index.readable(access), &subject.entity_ref, &subject.entity, &options)
     };
     let action = format!("{}/dependencies", subject.summary.path());
     let mut html = format!(
@@ -373,14 +384,32 @@ mod tests {
             component("b", &[("dependencyOf", "component:default/a"), ("dependsOn", "component:default/c")]);
         let c = component("c", &[("dependencyOf", "component:default/b")]);
         let index = index_of(&[a.clone(), b, c]);
-        let one = walk(&index, "component:default/a", &a, &GraphOptions { depth: 1, pairs: vec![0] });
+        let one = walk(
+            &index,
+            &Readable::All,
+            "component:default/a",
+            &a,
+            &GraphOptions { depth: 1, pairs: vec![0] },
+        );
         assert_eq!(one.nodes.len(), 2);
         assert_eq!(one.edges, [(0, 1, 0)]);
-        let two = walk(&index, "component:default/a", &a, &GraphOptions { depth: 2, pairs: vec![0] });
+        let two = walk(
+            &index,
+            &Readable::All,
+            "component:default/a",
+            &a,
+            &GraphOptions { depth: 2, pairs: vec![0] },
+        );
         let refs: Vec<&str> = two.nodes.iter().map(|n| n.entity_ref.as_str()).collect();
         assert_eq!(refs, ["component:default/a", "component:default/b", "component:default/c"]);
         assert_eq!(two.edges, [(0, 1, 0), (1, 2, 0)], "dependencyOf drawn as the same edge");
-        let none = walk(&index, "component:default/a", &a, &GraphOptions { depth: 3, pairs: vec![4] });
+        let none = walk(
+            &index,
+            &Readable::All,
+            "component:default/a",
+            &a,
+            &GraphOptions { depth: 3, pairs: vec![4] },
+        );
         assert_eq!(none.nodes.len(), 1, "other relation types are not followed");
     }
 
@@ -416,7 +445,13 @@ mod tests {
             (0..200).map(|i| component(&format!("n{i:03}"), &[("dependencyOf", "component:default/hub")])),
         );
         let index = index_of(&all);
-        let graph = walk(&index, "component:default/hub", &hub, &GraphOptions::parse(&Query::default()));
+        let graph = walk(
+            &index,
+            &Readable::All,
+            "component:default/hub",
+            &hub,
+            &GraphOptions::parse(&Query::default()),
+        );
         assert_eq!(graph.nodes.len(), MAX_NODES);
         assert!(graph.truncated);
         assert_eq!(graph.edges.len(), MAX_NODES - 1);

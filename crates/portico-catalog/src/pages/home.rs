@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use portico_plugin::Access;
 use portico_store::FinalChange;
 use portico_web::components::Component;
 use portico_web::{Markup, PageContext, icons};
@@ -64,7 +65,7 @@ struct HomePage<'a> {
 }
 
 /// `GET /`.
-pub(super) async fn home(State(pages): State<CatalogPages>, cx: PageContext) -> Response {
+pub(super) async fn home(State(pages): State<CatalogPages>, access: Access, cx: PageContext) -> Response {
     let starred_refs = match pages.starred(&cx).await {
         Ok(refs) => refs,
         Err(error) => return error.into_response(),
@@ -89,7 +90,10 @@ pub(super) async fn home(State(pages): State<CatalogPages>, cx: PageContext) -> 
     recent_refs.dedup();
     let (stats, total, starred, recent) = {
         let index = pages.read();
-        let counts = index.facet("kind", index.all());
+        let readable = index.readable(&access);
+        let mut visible = index.all().clone();
+        readable.restrict(&mut visible);
+        let counts = index.facet("kind", &visible);
         let stats = KINDS
             .iter()
             .map(|&(kind, label, icon)| Stat {
@@ -100,11 +104,16 @@ pub(super) async fn home(State(pages): State<CatalogPages>, cx: PageContext) -> 
             })
             .collect();
         let items = |refs: &[String], limit: usize| -> Vec<Item> {
-            refs.iter().filter_map(|r| index.by_ref(r)).filter_map(|e| Item::of(e.body)).take(limit).collect()
+            refs.iter()
+                .filter_map(|r| index.by_ref(r))
+                .filter(|e| readable.contains(e.ordinal))
+                .filter_map(|e| Item::of(e.body))
+                .take(limit)
+                .collect()
         };
         let starred = items(&starred_refs, usize::MAX);
         let recent = items(&recent_refs, RECENT);
-        (stats, index.len() as u64, starred, recent)
+        (stats, visible.len(), starred, recent)
     };
     let page = HomePage {
         app_title: &cx.shell.app_title,

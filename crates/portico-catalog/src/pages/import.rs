@@ -15,6 +15,12 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use portico_plugin::Access;
+use portico_plugin::permission::permission::{
+    CATALOG_ENTITY_DELETE, CATALOG_LOCATION_ANALYZE, CATALOG_LOCATION_CREATE, CATALOG_LOCATION_DELETE,
+};
+use portico_plugin::permission::{Decision, Resource};
+use portico_store::LocationRecord;
 use portico_web::{Markup, PageContext, PageError, Viewer, escape, see_other};
 use serde::Deserialize;
 use serde_json::Value;
@@ -44,20 +50,33 @@ enum Outcome {
 }
 
 /// `GET /catalog-import`.
-pub(super) async fn import_page(State(pages): State<CatalogPages>, cx: PageContext) -> Response {
-    render_import(&pages, &cx, "", Outcome::Nothing)
+pub(super) async fn import_page(
+    State(pages): State<CatalogPages>,
+    access: Access,
+    cx: PageContext,
+) -> Response {
+    let outcome = match access.decide(&CATALOG_LOCATION_CREATE, None) {
+        Decision::Allow => Outcome::Nothing,
+        Decision::Deny { reason } => Outcome::Error(format!("You may not register locations: {reason}")),
+    };
+    render_import(&pages, &cx, "", outcome)
 }
 
 /// `POST /catalog-import`: analyze or register.
 pub(super) async fn import(
     State(pages): State<CatalogPages>,
     headers: HeaderMap,
+    access: Access,
     cx: PageContext,
     Form(form): Form<ImportForm>,
 ) -> Result<Response, PageError> {
     portico_web::check_same_origin(&headers)?;
     let target = form.target.trim().to_owned();
     let register = (form.step == "register").then_some(&cx.viewer);
+    let permission = if register.is_some() { &CATALOG_LOCATION_CREATE } else { &CATALOG_LOCATION_ANALYZE };
+    if let Err(denied) = access.require(permission, None, &target).await {
+        return Ok(render_import(&pages, &cx, &target, Outcome::Error(denied.message)));
+    }
     let outcome = analyze_or_register(&pages, &target, register).await;
     Ok(render_import(&pages, &cx, &target, outcome))
 }
@@ -248,10 +267,23 @@ async fn removal_of(pages: &CatalogPages, subject: &Subject) -> Result<Removal, 
 pub(super) async fn unregister_page(
     State(pages): State<CatalogPages>,
     Path((namespace, kind, name)): Path<(String, String, String)>,
+    access: Access,
     cx: PageContext,
 ) -> Result<Response, PageError> {
-    let subject = find(&pages, &namespace, &kind, &name)?;
+    let subject = find(&pages, &access, &namespace, &kind, &name)?;
     let removal = removal_of(&pages, &subject).await?;
+    let denied = match &removal.location_id {
+        Some(_) => removal.entities.iter().find_map(|entity| {
+            match access.decide(&CATALOG_LOCATION_DELETE, Some(Resource::Entity(entity))) {
+                Decision::Allow => None,
+                Decision::Deny { reason } => Some(reason),
+            }
+        }),
+        None => match access.decide(&CATALOG_ENTITY_DELETE, Some(Resource::Entity(&subject.entity))) {
+            Decision::Allow => None,
+            Decision::Deny { reason } => Some(reason),
+        },
+    };
     let display = subject.summary.display_name();
     let action = format!("{}/unregister", subject.summary.path());
     let mut html = format!(
@@ -270,6 +302,15 @@ pub(super) async fn unregister_page(
         html.push_str("<p class=\"notice warn\">This entity comes from a location in the app's configuration (<code>catalog.locations</code>), which cannot be unregistered here. Only this entity will be deleted, and it comes back the next time its location is read unless the configuration or the file changes.</p>");
         html.push_str(&entity_rows(std::slice::from_ref(&subject.entity), true));
     }
+    if let Some(reason) = denied {
+        let _ = write!(
+            html,
+            "<p class=\"notice warn\" role=\"status\">You may not unregister this: {}</p><div class=\"form-actions\"><a class=\"button\" href=\"{}\">Back</a></div></section>",
+            escape(&reason),
+            escape(&subject.summary.path()),
+        );
+        return Ok(cx.page(&format!("Unregister {display}"), Markup::trusted(html)));
+    }
     let _ = write!(
         html,
         "<form class=\"form-actions\" method=\"post\" action=\"{a}\"><button class=\"button danger\" type=\"submit\">{}</button> <a class=\"button\" href=\"{}\">Cancel</a></form></section>",
@@ -287,6 +328,7 @@ pub(super) async fn unregister(
     Path((namespace, kind, name)): Path<(String, String, String)>,
     headers: HeaderMap,
     viewer: Viewer,
+    access: Access,
 ) -> Result<Response, PageError> {
     portico_web::check_same_origin(&headers)?;
     if pages.engine.config().readonly {
@@ -296,8 +338,20 @@ pub(super) async fn unregister(
             "catalog.readonly is set: nothing can be unregistered.",
         ));
     }
-    let subject = find(&pages, &namespace, &kind, &name)?;
+    let subject = find(&pages, &access, &namespace, &kind, &name)?;
     let removal = removal_of(&pages, &subject).await?;
+    match &removal.location_id {
+        Some(id) => {
+            let (kind, target) = removal.origin.split_once(':').unwrap_or((removal.origin.as_str(), ""));
+            let location =
+                LocationRecord { id: id.clone(), kind: kind.to_owned(), target: target.to_owned() };
+            crate::access::require_location_delete(&access, &pages.index, &location).await?;
+        }
+        None => {
+            let resource = Some(Resource::Entity(&subject.entity));
+            access.require(&CATALOG_ENTITY_DELETE, resource, &subject.entity_ref).await?;
+        }
+    }
     let (action, target, result) = match &removal.location_id {
         Some(id) => {
             ("catalog.location.delete", &removal.origin, pages.engine.delete_location(id).await.map(|_| ()))

@@ -9,6 +9,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use portico_plugin::Access;
 use portico_web::components::{
     Column, Component, DataTable, EmptyState, FacetGroup, FacetOption, Pagination, SortState, Tags,
 };
@@ -17,7 +18,7 @@ use roaring::RoaringBitmap;
 use serde_json::Value;
 
 use super::{CatalogPages, EntitySummary, RefLink};
-use crate::index::{Direction, EntityFilter, ReadIndex, SortKey};
+use crate::index::{Direction, EntityFilter, ReadIndex, Readable, SortKey};
 
 /// Rows per page unless `size` says otherwise.
 const DEFAULT_PAGE_SIZE: u64 = 25;
@@ -158,6 +159,7 @@ impl Sets {
     fn compute(
         pages: &CatalogPages,
         index: &ReadIndex,
+        readable: &Readable,
         state: &ListState,
         cx: &PageContext,
         starred: &[String],
@@ -165,7 +167,9 @@ impl Sets {
         let key = |key: &str, values: &[String]| {
             index.filter(&EntityFilter::Key { key: key.to_owned(), values: Some(values.to_vec()) })
         };
-        let kind = key("kind", std::slice::from_ref(&state.kind));
+        // Every set below is narrowed through this one, so counts only see readable entities.
+        let mut kind = key("kind", std::slice::from_ref(&state.kind));
+        readable.restrict(&mut kind);
         let facets = FACETS
             .iter()
             .zip(&state.facets)
@@ -273,34 +277,42 @@ struct CatalogBody {
 }
 
 /// `GET /catalog`.
-pub(super) async fn catalog(State(pages): State<CatalogPages>, cx: PageContext) -> Response {
+pub(super) async fn catalog(State(pages): State<CatalogPages>, access: Access, cx: PageContext) -> Response {
     let starred = match pages.starred(&cx).await {
         Ok(starred) => starred,
         Err(error) => return error.into_response(),
     };
-    render(&pages, &cx, ListPage::Catalog, &starred)
+    render(&pages, &cx, &access, ListPage::Catalog, &starred)
 }
 
 /// `GET /api-docs`: the catalog list preset to APIs.
-pub(super) async fn api_docs(State(pages): State<CatalogPages>, cx: PageContext) -> Response {
+pub(super) async fn api_docs(State(pages): State<CatalogPages>, access: Access, cx: PageContext) -> Response {
     let starred = match pages.starred(&cx).await {
         Ok(starred) => starred,
         Err(error) => return error.into_response(),
     };
-    render(&pages, &cx, ListPage::Apis, &starred)
+    render(&pages, &cx, &access, ListPage::Apis, &starred)
 }
 
 /// Renders a list page; `starred` are the viewer's stored stars.
-fn render(pages: &CatalogPages, cx: &PageContext, page_kind: ListPage, starred: &[String]) -> Response {
+/// Only entities `access` may read are listed or counted.
+fn render(
+    pages: &CatalogPages,
+    cx: &PageContext,
+    access: &Access,
+    page_kind: ListPage,
+    starred: &[String],
+) -> Response {
     let state = ListState::parse(page_kind, cx.query.as_deref());
     let path = page_kind.path();
     let (body, kinds) = {
         let index = pages.read();
-        let sets = Sets::compute(pages, &index, &state, cx, starred);
+        let readable = index.readable(access);
+        let sets = Sets::compute(pages, &index, &readable, &state, cx, starred);
         let body = render_body(&index, &sets, &state, path);
         let kinds = match page_kind {
             ListPage::Apis => Vec::new(),
-            ListPage::Catalog => kind_options(&index, &state.kind),
+            ListPage::Catalog => kind_options(&index, &readable, &state.kind),
         };
         (body, kinds)
     };
@@ -325,9 +337,11 @@ fn render(pages: &CatalogPages, cx: &PageContext, page_kind: ListPage, starred: 
 
 /// The kind picker's options `(value, label, count, selected)`: every kind in the catalog, and
 /// the selected one even when no entity has it.
-fn kind_options(index: &ReadIndex, selected: &str) -> Vec<(String, String, u64, bool)> {
+fn kind_options(index: &ReadIndex, readable: &Readable, selected: &str) -> Vec<(String, String, u64, bool)> {
     let mut kinds: Vec<(String, String, u64, bool)> = Vec::new();
-    for count in index.facet("kind", index.all()) {
+    let mut visible = index.all().clone();
+    readable.restrict(&mut visible);
+    for count in index.facet("kind", &visible) {
         let value = count.value.to_lowercase();
         match kinds.iter_mut().find(|k| k.0 == value) {
             Some(existing) => existing.2 += count.count,

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{EntitySummary, RefLink};
-use crate::index::ReadIndex;
+use crate::index::{ReadIndex, Readable};
 
 /// One relation of an entity: its type and target ref (lowercased).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,9 +67,13 @@ impl Related {
     }
 }
 
-/// Resolves refs through the index in one pass (one lock, no per-entity requests).
-pub fn resolve(index: &ReadIndex, refs: &[String]) -> Vec<Related> {
-    let views = index.by_refs(refs.iter().map(String::as_str), None);
+/// Resolves refs through the index in one pass (one lock, no per-entity requests). Entities
+/// the viewer may not read resolve like missing ones: only their ref is shown.
+pub fn resolve(index: &ReadIndex, readable: &Readable, refs: &[String]) -> Vec<Related> {
+    let views = match readable {
+        Readable::All => index.by_refs(refs.iter().map(String::as_str), None),
+        Readable::Only(set) => index.by_refs(refs.iter().map(String::as_str), Some(set.as_ref())),
+    };
     refs.iter()
         .zip(views)
         .map(|(entity_ref, view)| {

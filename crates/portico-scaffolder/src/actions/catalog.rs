@@ -343,9 +343,8 @@ impl Action for CatalogFetchAction {
             return Err(ActionError::Input("Missing entity reference or references".to_owned()));
         }
         let catalog = catalog_of(ctx, self.id())?;
-        let caller = ctx.user_ref().map(str::to_owned);
         if let Some(reference) = entity_ref {
-            let entity = catalog.get_entity_by_ref(&input.full_ref(&reference)?, caller.as_deref()).await?;
+            let entity = catalog.get_entity_by_ref(&input.full_ref(&reference)?, &ctx.access).await?;
             if entity.is_none() && !input.optional {
                 return Err(ActionError::NotFound(format!("Entity {reference} not found")));
             }
@@ -356,7 +355,7 @@ impl Action for CatalogFetchAction {
                 .iter()
                 .map(|reference| input.full_ref(reference))
                 .collect::<Result<Vec<_>, _>>()?;
-            let found = catalog.get_entities_by_refs(&full, caller.as_deref()).await?;
+            let found = catalog.get_entities_by_refs(&full, &ctx.access).await?;
             let mut entities = Vec::with_capacity(references.len());
             for (index, reference) in references.iter().enumerate() {
                 match found.get(index).cloned().flatten() {

@@ -2,6 +2,7 @@
 //! over the catalog it runs; the catalog actions only see this trait.
 
 use async_trait::async_trait;
+use portico_plugin::Access;
 use serde_json::Value;
 
 /// A catalog failure, classified so that actions can tell "not there" from "broken".
@@ -45,31 +46,34 @@ pub trait CatalogClient: Send + Sync {
         options: AddLocationOptions,
     ) -> Result<Vec<Value>, CatalogError>;
 
-    /// The entity with this reference (`kind:namespace/name`), if it exists and the caller
-    /// may read it.
+    /// The entity with this reference (`kind:namespace/name`), if it exists and `access` may
+    /// read it (`catalog.entity.read`); an entity the caller may not read does not exist.
     async fn get_entity_by_ref(
         &self,
         entity_ref: &str,
-        on_behalf_of: Option<&str>,
+        access: &Access,
     ) -> Result<Option<Value>, CatalogError>;
 
-    /// The entities with these references, in order, `None` for missing ones.
+    /// The entities with these references, in order, `None` for missing ones and for those
+    /// `access` may not read.
     async fn get_entities_by_refs(
         &self,
         entity_refs: &[String],
-        on_behalf_of: Option<&str>,
+        access: &Access,
     ) -> Result<Vec<Option<Value>>, CatalogError> {
         let mut entities = Vec::with_capacity(entity_refs.len());
         for entity_ref in entity_refs {
-            entities.push(self.get_entity_by_ref(entity_ref, on_behalf_of).await?);
+            entities.push(self.get_entity_by_ref(entity_ref, access).await?);
         }
         Ok(entities)
     }
 
     /// The entities matching a Backstage `catalogFilter` (`{kind: Group}` or a list of such
-    /// objects), at most `limit` — for the template list and the form's pickers.
+    /// objects) that `access` may read, at most `limit` — for the template list and the form's
+    /// pickers.
     async fn entities_matching(
         &self,
+        access: &Access,
         catalog_filter: Option<&Value>,
         limit: usize,
     ) -> Result<Vec<Value>, CatalogError>;

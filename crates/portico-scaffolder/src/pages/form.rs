@@ -9,6 +9,10 @@
 //! hand-made post cannot skip validation. Pages whose `if` is false for the values are
 //! skipped. Without JavaScript, fields that a choice reveals appear when the page is posted:
 //! the page is shown again instead of moving on.
+//!
+//! The template is read as the viewer may read it: pages they may not read are neither shown
+//! nor checked, pickers offer the entities they may read, and a template they may not run is
+//! shown with the reason instead of its form.
 
 use std::collections::HashSet;
 
@@ -18,6 +22,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use portico_model::entity_ref::EntityRef;
+use portico_plugin::Access;
+use portico_plugin::permission::permission::{SCAFFOLDER_TASK_CREATE, SCAFFOLDER_TASK_READ};
+use portico_plugin::permission::{Decision, Resource};
 use portico_web::components::{Component, Tags};
 use portico_web::{ErrorKind, Markup, PageContext, PageError, Query, check_same_origin, see_other};
 use serde_json::{Value, json};
@@ -28,7 +35,7 @@ use crate::parameters::{
     DEFAULT_PAGE_TITLE, FormContext, PageForm, PickerCatalog, ReviewRow, ValidationError, Widget, page_form,
     page_is_shown, render_page, review_rows, validate_form, validate_values, values_from_form,
 };
-use crate::routes::{self, ScaffolderApi, load_template};
+use crate::routes::{self, ScaffolderApi, load_template, serialize_task};
 use crate::template;
 
 /// The hidden input carrying the values so far, as JSON.
@@ -51,8 +58,9 @@ enum Step {
     Review,
 }
 
-/// The template being filled in.
+/// The template being filled in, and by whom.
 struct Wizard {
+    access: Access,
     template: Value,
     template_ref: String,
     summary: TemplateSummary,
@@ -67,10 +75,17 @@ struct Wizard {
 }
 
 impl Wizard {
-    async fn load(api: &ScaffolderApi, namespace: &str, name: &str) -> Result<Wizard, PageError> {
+    async fn load(
+        api: &ScaffolderApi,
+        access: Access,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Wizard, PageError> {
         let template_ref = format!("template:{namespace}/{name}");
         let template =
-            load_template(api.catalog.as_ref(), &template_ref).await.map_err(|error| match error.kind {
+            load_template(api.catalog.as_ref(), &access, &template_ref).await.map_err(|error| match error
+                .kind
+            {
                 ErrorKind::NotFound | ErrorKind::Input => PageError::not_found(
                     "Template not found",
                     format!("There is no template {namespace}/{name} in the catalog."),
@@ -113,9 +128,16 @@ impl Wizard {
                 (name, action)
             })
             .collect();
+        let mut summary = TemplateSummary::from_entity(&template, api.tasks.registry());
+        if let Decision::Deny { reason } =
+            access.decide(&SCAFFOLDER_TASK_CREATE, Some(Resource::Entity(&template)))
+        {
+            summary.denied = Some(reason);
+        }
         Ok(Wizard {
+            access,
             steps,
-            summary: TemplateSummary::from_entity(&template, api.tasks.registry()),
+            summary,
             pages: template::parameter_pages(&template),
             back_label: label("backButtonText", "Back"),
             review_label: label("reviewButtonText", "Review"),
@@ -222,19 +244,24 @@ struct ReviewContent<'a> {
 pub(super) async fn start(
     State(api): State<ScaffolderApi>,
     Path((namespace, name)): Path<(String, String)>,
+    access: Access,
     cx: PageContext,
 ) -> Result<Response, PageError> {
-    let wizard = Wizard::load(&api, &namespace, &name).await?;
+    let wizard = Wizard::load(&api, access, &namespace, &name).await?;
     let values = prefill(&api, &wizard, cx.query.as_deref()).await;
     let step = wizard.next_step(None, &values);
     Ok(render(&api, &cx, &wizard, step, &values, &[], Vec::new()).await)
 }
 
-/// The values of the task named by `?from=`, when it ran this template.
+/// The values of the task named by `?from=`, when it ran this template and the viewer may read
+/// it.
 async fn prefill(api: &ScaffolderApi, wizard: &Wizard, query: Option<&str>) -> Value {
     let query = Query::parse(query);
     let Some(id) = query.one("from") else { return json!({}) };
     let Ok(task) = api.tasks.task(id).await else { return json!({}) };
+    if !wizard.access.allows(&SCAFFOLDER_TASK_READ, Some(Resource::Task(&serialize_task(&task)))) {
+        return json!({});
+    }
     let same_template = task
         .spec
         .pointer("/templateInfo/entityRef")
@@ -252,11 +279,12 @@ pub(super) async fn submit(
     State(api): State<ScaffolderApi>,
     Path((namespace, name)): Path<(String, String)>,
     headers: HeaderMap,
+    access: Access,
     cx: PageContext,
     body: Bytes,
 ) -> Result<Response, PageError> {
     check_same_origin(&headers)?;
-    let wizard = Wizard::load(&api, &namespace, &name).await?;
+    let wizard = Wizard::load(&api, access, &namespace, &name).await?;
     let mut values = json!({});
     let mut index = 0;
     let mut nav = String::from("next");
@@ -272,7 +300,7 @@ pub(super) async fn submit(
             _ => fields.push((key.into_owned(), value.into_owned())),
         }
     }
-    if wizard.summary.blocked.is_some() {
+    if !wizard.summary.startable() {
         return Ok(render(&api, &cx, &wizard, Step::Review, &values, &[], Vec::new()).await);
     }
 
@@ -316,14 +344,16 @@ pub(super) async fn submit(
     create(&api, &cx, &wizard, values).await
 }
 
-/// Checks every shown page and the values as a whole, then creates the task and sends the
-/// browser to its page.
+/// Checks that the viewer may run the template, every shown page and the values as a whole,
+/// then creates the task and sends the browser to its page.
 async fn create(
     api: &ScaffolderApi,
     cx: &PageContext,
     wizard: &Wizard,
     values: Value,
 ) -> Result<Response, PageError> {
+    let access = &wizard.access;
+    routes::require_create(access, &wizard.template, &wizard.template_ref).await?;
     for index in (0..wizard.pages.len()).filter(|&index| wizard.shown(index, &values)) {
         let errors = page_errors(&wizard.pages[index], &values);
         if !errors.is_empty() {
@@ -341,14 +371,14 @@ async fn create(
     }
     let identity = cx.viewer.identity().to_owned();
     let entity_ref = cx.viewer.user_ref.clone().unwrap_or_else(|| identity.clone());
-    let entity = api.catalog.get_entity_by_ref(&entity_ref, None).await.ok().flatten();
+    let entity = api.catalog.get_entity_by_ref(&entity_ref, access).await.ok().flatten();
     let user = TaskUser { entity_ref: identity, entity };
-    let id = routes::create(api, &cx.viewer, &wizard.template, values, Secrets::new(), user).await.map_err(
-        |error| {
+    let id = routes::create(api, access, &cx.viewer, &wizard.template, values, Secrets::new(), user)
+        .await
+        .map_err(|error| {
             PageError::new(error.kind.status(), "The task could not be created", error.message)
                 .first_link("Back to the templates", "/create")
-        },
-    )?;
+        })?;
     Ok(see_other(&task_path(&id)))
 }
 
@@ -440,8 +470,13 @@ async fn render(
     let summary = &wizard.summary;
     let action = summary.form_path();
     let values_json = serde_json::to_string(values).unwrap_or_else(|_| "{}".to_owned());
-    if let Some(reason) = &summary.blocked {
-        notices.insert(0, Notice::new("warn", "This template cannot be started here.", reason.clone()));
+    let refusal = match (&summary.blocked, &summary.denied) {
+        (Some(reason), _) => Some(("This template cannot be started here.", reason)),
+        (None, Some(reason)) => Some(("You may not run this template.", reason)),
+        (None, None) => None,
+    };
+    if let Some((title, reason)) = refusal {
+        notices.insert(0, Notice::new("warn", title, reason.clone()));
         let page = FormPage {
             summary,
             actions: &wizard.steps,
@@ -509,10 +544,12 @@ async fn render(
         Step::Page(index) => {
             let page = &wizard.pages[index];
             let entities: Vec<Value> = if uses_pickers(page) {
-                api.catalog.entities_matching(None, PICKER_ENTITY_LIMIT).await.unwrap_or_else(|error| {
-                    tracing::warn!(%error, "could not read the catalog for a template form's pickers");
-                    Vec::new()
-                })
+                api.catalog.entities_matching(&wizard.access, None, PICKER_ENTITY_LIMIT).await.unwrap_or_else(
+                    |error| {
+                        tracing::warn!(%error, "could not read the catalog for a template form's pickers");
+                        Vec::new()
+                    },
+                )
             } else {
                 Vec::new()
             };

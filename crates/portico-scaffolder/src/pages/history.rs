@@ -1,16 +1,19 @@
 //! `/create/tasks`: the tasks, newest first, filtered by who created them (`owner=me`, the
 //! default, or `all`) and by `status`, paged with `limit` and `offset`. The filter form is a
-//! plain GET; with htmx it replaces `#history-body` only.
+//! plain GET; with htmx it replaces `#history-body` only. Only the tasks the viewer may read
+//! (`scaffolder.task.read`) are listed and counted.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use portico_plugin::Access;
 use portico_store::{TaskEventType, TaskQuery, TaskStatus, now_millis};
 use portico_web::components::{Column, Component, DataTable, EmptyState};
 use portico_web::{Markup, PageContext, PageError, Query, escape, icons};
 
 use super::task::{last_run, status_display, template_title};
 use super::{RefLink, task_path, time_markup};
+use crate::access::readable_tasks;
 use crate::parameters::humanize_entity_ref;
 use crate::routes::ScaffolderApi;
 
@@ -85,7 +88,11 @@ struct HistoryBody {
 }
 
 /// `GET /create/tasks`.
-pub(super) async fn tasks(State(api): State<ScaffolderApi>, cx: PageContext) -> Result<Response, PageError> {
+pub(super) async fn tasks(
+    State(api): State<ScaffolderApi>,
+    access: Access,
+    cx: PageContext,
+) -> Result<Response, PageError> {
     let filters = Filters::parse(cx.query.as_deref());
     let identity = cx.viewer.identity();
     let query = TaskQuery {
@@ -95,9 +102,7 @@ pub(super) async fn tasks(State(api): State<ScaffolderApi>, cx: PageContext) -> 
         offset: Some(filters.offset),
         ..TaskQuery::default()
     };
-    let (tasks, total) = api
-        .tasks
-        .list(&query)
+    let (tasks, total) = readable_tasks(&api.tasks, &access, &query)
         .await
         .map_err(|error| PageError::internal(format!("Could not read the tasks: {error}")))?;
     // A cancelled task is stored as failed; its events tell.

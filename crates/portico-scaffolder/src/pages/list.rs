@@ -1,5 +1,6 @@
 //! `/create`: the catalog's templates as cards, filtered by text (`q`), `tag`, `owner` and
-//! `type`.
+//! `type`. Only the templates the viewer may read are listed; those they may not run
+//! (`scaffolder.task.create`) are shown disabled with the reason.
 //!
 //! The filters live in the query string, so the form works as a plain GET without JavaScript;
 //! with htmx the form asks for the `#create-body` fragment only. Each filter's counts are
@@ -9,6 +10,9 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use portico_plugin::Access;
+use portico_plugin::permission::permission::SCAFFOLDER_TASK_CREATE;
+use portico_plugin::permission::{Decision, Resource};
 use portico_web::components::{Component, EmptyState, FacetGroup, FacetOption, Tags};
 use portico_web::{Markup, PageContext, PageError, Query, icons};
 use serde_json::json;
@@ -147,14 +151,31 @@ struct ListBody<'a> {
 /// `GET /create`.
 pub(super) async fn templates(
     State(api): State<ScaffolderApi>,
+    access: Access,
     cx: PageContext,
 ) -> Result<Response, PageError> {
-    let entities =
-        api.catalog.entities_matching(Some(&json!({"kind": "Template"})), TEMPLATE_LIMIT).await.map_err(
-            |error| PageError::internal(format!("Could not read the templates from the catalog: {error}")),
-        )?;
-    let mut templates: Vec<TemplateSummary> =
-        entities.iter().map(|entity| TemplateSummary::from_entity(entity, api.tasks.registry())).collect();
+    let entities = api
+        .catalog
+        .entities_matching(&access, Some(&json!({"kind": "Template"})), TEMPLATE_LIMIT)
+        .await
+        .map_err(|error| {
+            PageError::internal(format!("Could not read the templates from the catalog: {error}"))
+        })?;
+    let runnable = access.filter(&SCAFFOLDER_TASK_CREATE);
+    let mut templates: Vec<TemplateSummary> = entities
+        .iter()
+        .map(|entity| {
+            let mut summary = TemplateSummary::from_entity(entity, api.tasks.registry());
+            // One prepared check for the list; the reason is asked for the denied ones only.
+            if !runnable.allows(Resource::Entity(entity))
+                && let Decision::Deny { reason } =
+                    access.decide(&SCAFFOLDER_TASK_CREATE, Some(Resource::Entity(entity)))
+            {
+                summary.denied = Some(reason);
+            }
+            summary
+        })
+        .collect();
     templates.sort_by(|a, b| {
         a.title.to_lowercase().cmp(&b.title.to_lowercase()).then_with(|| a.namespace.cmp(&b.namespace))
     });
@@ -251,6 +272,7 @@ mod tests {
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             owner: RefLink::parse(owner, Some("group")),
             blocked: None,
+            denied: None,
         }
     }
 

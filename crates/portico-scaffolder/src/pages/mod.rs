@@ -128,6 +128,8 @@ struct TemplateSummary {
     owner: Option<RefLink>,
     /// Why the template cannot be started here, if it cannot.
     blocked: Option<String>,
+    /// Why the viewer may not run the template (the policies' deny reason), if they may not.
+    denied: Option<String>,
 }
 
 impl TemplateSummary {
@@ -160,7 +162,13 @@ impl TemplateSummary {
                 .or_else(|| text_at(entity, "/spec/owner"))
                 .and_then(|owner| RefLink::parse(&owner, Some("group"))),
             blocked: blocked_reason(entity, registry),
+            denied: None,
         }
+    }
+
+    /// Whether the viewer can start the template: it runs here and they may run it.
+    fn startable(&self) -> bool {
+        self.blocked.is_none() && self.denied.is_none()
     }
 
     fn form_path(&self) -> String {

@@ -6,12 +6,18 @@
 //! from `/create/tasks/:id/live` every second through htmx; the part returned for a finished
 //! task has no trigger, so polling stops by itself. Without JavaScript a *Refresh* link does
 //! the same. `?log=<step id>` shows one step's log lines only.
+//!
+//! The viewer must be allowed to read the task (`scaffolder.task.read`); *Cancel*, *Retry* and
+//! *Start over* are only offered to a viewer allowed to do them.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use portico_model::entity_ref::{EntityRef, RefDefaults};
+use portico_plugin::Access;
+use portico_plugin::permission::Resource;
+use portico_plugin::permission::permission::{SCAFFOLDER_TASK_CANCEL, SCAFFOLDER_TASK_CREATE};
 use portico_store::{TaskEventRecord, TaskEventType, TaskRecord, TaskStatus, now_millis};
 use portico_web::components::Component;
 use portico_web::html::url_with_query;
@@ -19,7 +25,8 @@ use portico_web::{Markup, PageContext, PageError, Query, Viewer, check_same_orig
 use serde_json::Value;
 
 use super::{RefLink, duration_text, entity_path, external_link, form_path, task_path, text_at, time_markup};
-use crate::routes::{ScaffolderApi, iso_time};
+use crate::access::stored_template;
+use crate::routes::{self, ScaffolderApi, iso_time, serialize_task};
 use crate::tasks::TaskError;
 use crate::templating::is_truthy;
 
@@ -126,6 +133,7 @@ struct LivePart {
     status_label: &'static str,
     summary: String,
     running: bool,
+    can_cancel: bool,
     can_retry: bool,
     error: Option<(&'static str, String, String)>,
     steps: Vec<StepView>,
@@ -144,13 +152,46 @@ impl LivePart {
     }
 }
 
+/// What the viewer may do with a task, beside reading it.
+#[derive(Debug, Clone, Copy)]
+struct Allowed {
+    /// `scaffolder.task.cancel` on the task.
+    cancel: bool,
+    /// `scaffolder.task.create` on the template the task keeps.
+    retry: bool,
+    /// `scaffolder.task.create` on the template as the catalog has it now, which the viewer
+    /// may read.
+    start_over: bool,
+}
+
+impl Allowed {
+    /// Asks the policies about the buttons `task` would show.
+    async fn of(api: &ScaffolderApi, access: &Access, task: &TaskRecord) -> Allowed {
+        let finished = task.status.is_final();
+        let cancel =
+            !finished && access.allows(&SCAFFOLDER_TASK_CANCEL, Some(Resource::Task(&serialize_task(task))));
+        let retry = task.status == TaskStatus::Failed
+            && access.allows(&SCAFFOLDER_TASK_CREATE, Some(Resource::Entity(&stored_template(&task.spec))));
+        let mut start_over = false;
+        if finished && let Some(parsed) = template_ref(task) {
+            let template = api.catalog.get_entity_by_ref(&parsed.canonical(), access).await.ok().flatten();
+            start_over = template.is_some_and(|template| {
+                access.allows(&SCAFFOLDER_TASK_CREATE, Some(Resource::Entity(&template)))
+            });
+        }
+        Allowed { cancel, retry, start_over }
+    }
+}
+
 /// `GET /create/tasks/:id`.
 pub(super) async fn page(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
+    access: Access,
     cx: PageContext,
 ) -> Result<Response, PageError> {
-    let (task, events) = load(&api, &id).await?;
+    let (task, events) = load(&api, &access, &id).await?;
+    let allowed = Allowed::of(&api, &access, &task).await;
     let log = Query::parse(cx.query.as_deref()).one("log").map(str::to_owned);
     let now = now_millis();
     let title = template_title(&task);
@@ -172,7 +213,7 @@ pub(super) async fn page(
         created_by,
         created_at: time_markup(task.created_at, now),
         template_link,
-        live: live_part(&task, &events, log.as_deref(), now).markup(),
+        live: live_part(&task, &events, log.as_deref(), now, allowed).markup(),
     };
     Ok(cx.page(&format!("{title} · Task"), page.markup()))
 }
@@ -182,14 +223,16 @@ pub(super) async fn page(
 pub(super) async fn live(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
+    access: Access,
     cx: PageContext,
 ) -> Result<Response, PageError> {
     let log = Query::parse(cx.query.as_deref()).one("log").map(str::to_owned);
     if !cx.fragment {
         return Ok(see_other(&page_href(&id, log.as_deref())));
     }
-    let (task, events) = load(&api, &id).await?;
-    Ok(cx.fragment(live_part(&task, &events, log.as_deref(), now_millis()).markup()))
+    let (task, events) = load(&api, &access, &id).await?;
+    let allowed = Allowed::of(&api, &access, &task).await;
+    Ok(cx.fragment(live_part(&task, &events, log.as_deref(), now_millis(), allowed).markup()))
 }
 
 /// `POST /create/tasks/:id/cancel`: asks the task to stop, then shows it again.
@@ -197,10 +240,19 @@ pub(super) async fn cancel(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    access: Access,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     check_same_origin(&headers)?;
-    let cancelled = api.tasks.cancel(&id).await;
+    // A task that does not exist is a failed cancel; one the viewer may not cancel is a deny.
+    let task = api.tasks.task(&id).await;
+    if let Ok(task) = &task {
+        routes::require_cancel(&access, task).await?;
+    }
+    let cancelled = match task {
+        Ok(_) => api.tasks.cancel(&id).await,
+        Err(error) => Err(error),
+    };
     api.audit.result(&viewer, "scaffolder.task.cancel", &id, &cancelled, Value::Null).await;
     cancelled.map_err(|error| task_error(&id, error))?;
     Ok(see_other(&task_path(&id)))
@@ -211,11 +263,13 @@ pub(super) async fn retry(
     State(api): State<ScaffolderApi>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    access: Access,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     check_same_origin(&headers)?;
     let task = api.tasks.task(&id).await.map_err(|error| task_error(&id, error))?;
     if task.status == TaskStatus::Failed {
+        routes::require_retry(&access, &task).await?;
         let retried = api.tasks.retry(&id, None).await;
         api.audit.result(&viewer, "scaffolder.task.retry", &id, &retried, Value::Null).await;
         retried.map_err(|error| task_error(&id, error))?;
@@ -223,8 +277,14 @@ pub(super) async fn retry(
     Ok(see_other(&task_path(&id)))
 }
 
-async fn load(api: &ScaffolderApi, id: &str) -> Result<(TaskRecord, Vec<TaskEventRecord>), PageError> {
+/// The task and its events, when the viewer may read it.
+async fn load(
+    api: &ScaffolderApi,
+    access: &Access,
+    id: &str,
+) -> Result<(TaskRecord, Vec<TaskEventRecord>), PageError> {
     let task = api.tasks.task(id).await.map_err(|error| task_error(id, error))?;
+    routes::require_read(access, &task).await?;
     let events = api.tasks.events(id, None).await.map_err(|error| task_error(id, error))?;
     Ok((task, events))
 }
@@ -278,7 +338,13 @@ pub(super) fn last_run(events: &[TaskEventRecord]) -> &[TaskEventRecord] {
     &events[start..]
 }
 
-fn live_part(task: &TaskRecord, events: &[TaskEventRecord], log: Option<&str>, now: i64) -> LivePart {
+fn live_part(
+    task: &TaskRecord,
+    events: &[TaskEventRecord],
+    log: Option<&str>,
+    now: i64,
+    allowed: Allowed,
+) -> LivePart {
     let finished = task.status.is_final();
     let run = last_run(events);
     let cancelled = run.iter().any(|event| event.event_type == TaskEventType::Cancelled);
@@ -323,7 +389,7 @@ fn live_part(task: &TaskRecord, events: &[TaskEventRecord], log: Option<&str>, n
         TaskStatus::Completed => body.and_then(|body| body.get("output")),
         _ => None,
     };
-    let start_over = template_ref(task).map(|parsed| {
+    let start_over = template_ref(task).filter(|_| allowed.start_over).map(|parsed| {
         url_with_query(&form_path(&parsed.namespace, &parsed.name), [("from", task.id.as_str())])
     });
     LivePart {
@@ -337,7 +403,8 @@ fn live_part(task: &TaskRecord, events: &[TaskEventRecord], log: Option<&str>, n
         status_label,
         summary,
         running: !finished,
-        can_retry: task.status == TaskStatus::Failed,
+        can_cancel: !finished && allowed.cancel,
+        can_retry: task.status == TaskStatus::Failed && allowed.retry,
         error,
         steps,
         links: output.map(output_links).unwrap_or_default(),
@@ -509,6 +576,8 @@ mod tests {
 
     use super::*;
 
+    const EVERYTHING: Allowed = Allowed { cancel: true, retry: true, start_over: true };
+
     fn event(id: i64, event_type: TaskEventType, body: Value, created_at: i64) -> TaskEventRecord {
         TaskEventRecord { id, task_id: "t".into(), event_type, body, created_at }
     }
@@ -564,7 +633,7 @@ mod tests {
                 15_500,
             ),
         ];
-        let part = live_part(&task(TaskStatus::Processing), &events, None, 20_000);
+        let part = live_part(&task(TaskStatus::Processing), &events, None, 20_000, EVERYTHING);
         let states: Vec<(&str, Option<&str>)> =
             part.steps.iter().map(|s| (s.label, s.duration.as_deref())).collect();
         assert_eq!(states, [("Completed", Some("12s")), ("Running", Some("4.5s")), ("Waiting", None)]);
@@ -573,7 +642,7 @@ mod tests {
         let titles: Vec<&str> = part.groups.iter().map(|g| g.title.as_str()).collect();
         assert_eq!(titles, ["First", "Task", "First", "Second"]);
 
-        let only = live_part(&task(TaskStatus::Processing), &events, Some("b"), 20_000);
+        let only = live_part(&task(TaskStatus::Processing), &events, Some("b"), 20_000, EVERYTHING);
         assert_eq!(only.filter.as_deref(), Some("Second"));
         assert_eq!(only.groups.len(), 1);
         assert_eq!(only.poll.as_deref(), Some("/create/tasks/t/live?log=b"));
@@ -601,7 +670,7 @@ mod tests {
                 2100,
             ),
         ];
-        let part = live_part(&task(TaskStatus::Failed), &events, None, 3000);
+        let part = live_part(&task(TaskStatus::Failed), &events, None, 3000, EVERYTHING);
         assert_eq!((part.status_class, part.status_label), ("cancelled", "Cancelled"));
         assert_eq!(part.steps[0].label, "Cancelled");
         assert_eq!(part.steps[1].label, "Not run");

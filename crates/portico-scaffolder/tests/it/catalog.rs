@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use portico_plugin::Access;
 use portico_scaffolder::actions::{CatalogFetchAction, CatalogRegisterAction, CatalogWriteAction};
 use portico_scaffolder::api::{
     Action, ActionError, AddLocationOptions, CatalogClient, CatalogError, TaskUser, example_output,
@@ -46,13 +47,14 @@ impl CatalogClient for MemoryCatalog {
     async fn get_entity_by_ref(
         &self,
         entity_ref: &str,
-        _on_behalf_of: Option<&str>,
+        _access: &Access,
     ) -> Result<Option<Value>, CatalogError> {
         Ok(self.by_ref.get(entity_ref).cloned())
     }
 
     async fn entities_matching(
         &self,
+        _access: &Access,
         _catalog_filter: Option<&Value>,
         limit: usize,
     ) -> Result<Vec<Value>, CatalogError> {

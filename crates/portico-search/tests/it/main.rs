@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use portico_search::api::{PushCollator, SearchCollator, SearchDocument};
-use portico_search::engine::SearchQuery;
+use portico_plugin::Access;
+use portico_search::api::{PushCollator, ReadableRef, SearchCollator, SearchDocument};
+use portico_search::engine::{self, SearchQuery};
 use portico_search::{IndexLocation, Indexer, SearchConfig, SearchService};
 use serde_json::{Map, Value, json};
 
@@ -37,7 +38,7 @@ fn query(term: &str) -> SearchQuery {
 }
 
 fn titles(service: &SearchService, q: &SearchQuery) -> Vec<String> {
-    let set = service.query(q).expect("query runs");
+    let set = service.query(&Access::unrestricted(), q).expect("query runs");
     set.results.iter().map(|r| r.document["title"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
@@ -69,12 +70,12 @@ async fn one_typo_and_prefixes_match() {
 #[tokio::test]
 async fn highlights_use_the_tags_and_syntax_is_plain_text() {
     let (_indexer, service) = service(fixture(), IndexLocation::Memory).await;
-    let set = service.query(&query("ledger AND (")).expect("query runs");
+    let set = service.query(&Access::unrestricted(), &query("ledger AND (")).expect("query runs");
     let (pre, post) = service.tags().clone();
     let highlight = set.results[0].highlight.as_ref().expect("highlighted");
     assert_eq!(highlight.fields["title"], format!("{pre}ledger{post}"));
     for hostile in ["title:[", "\"foo AND (", "*", "~~~", ")))((("] {
-        service.query(&query(hostile)).expect("never a syntax error");
+        service.query(&Access::unrestricted(), &query(hostile)).expect("never a syntax error");
     }
 }
 
@@ -90,7 +91,7 @@ async fn filters_and_types_restrict_inside_the_query() {
     assert!(titles(&service, &q).is_empty());
     let mut all = query("");
     all.filters = Map::from_iter([("kind".to_owned(), json!("Component"))]);
-    assert_eq!(service.query(&all).expect("query").number_of_results, 3);
+    assert_eq!(service.query(&Access::unrestricted(), &all).expect("query").number_of_results, 3);
 }
 
 #[tokio::test]
@@ -101,16 +102,54 @@ async fn paging_cursors_go_both_ways() {
     }
     let (_indexer, service) = service(collator, IndexLocation::Memory).await;
     let mut q = SearchQuery { term: "service".into(), page_limit: 3, ..SearchQuery::default() };
-    let first = service.query(&q).expect("page 0");
+    let first = service.query(&Access::unrestricted(), &q).expect("page 0");
     assert_eq!(first.number_of_results, 7);
     assert_eq!(first.next_page_cursor.as_deref(), Some("MQ=="));
     assert!(first.previous_page_cursor.is_none());
     q.page = 2;
-    let last = service.query(&q).expect("page 2");
+    let last = service.query(&Access::unrestricted(), &q).expect("page 2");
     assert_eq!(last.results.len(), 1);
     assert_eq!(last.results[0].rank, 7);
     assert!(last.next_page_cursor.is_none());
     assert_eq!(last.previous_page_cursor.as_deref(), Some("MQ=="));
+}
+
+#[tokio::test]
+async fn read_permission_filters_before_paging() {
+    let collator = PushCollator::new("software-catalog");
+    for i in 0..9 {
+        collator.upsert(doc(&format!("svc-{i}"), &format!("service {i}"), "", "Component", "production"));
+    }
+    let mut public = doc("public", "service public", "", "Component", "production");
+    public.fields.remove("authorization");
+    collator.upsert(public);
+    let (indexer, _service) = service(collator, IndexLocation::Memory).await;
+    // Even-numbered services are readable; the document without a resource ref is everyone's.
+    let readable: ReadableRef = Arc::new(|entity_ref: &str| {
+        entity_ref
+            .strip_prefix("component:default/svc-")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n % 2 == 0)
+    });
+    let types = [("software-catalog".to_owned(), 1.0)];
+    let tags = engine::highlight_tags();
+    let mut q = SearchQuery { term: "service".into(), page_limit: 2, ..SearchQuery::default() };
+    let mut seen = Vec::new();
+    loop {
+        let set = engine::search(&indexer.index(), &q, &types, &tags, Some(&readable)).expect("query runs");
+        assert_eq!(set.number_of_results, 6, "five readable services and the public document");
+        let ranks: Vec<usize> = set.results.iter().map(|r| r.rank).collect();
+        let expected: Vec<usize> = (q.page * 2 + 1..=(q.page * 2 + 2).min(6)).collect();
+        assert_eq!(ranks, expected, "page {} is full and ranked without gaps", q.page);
+        assert_eq!(set.previous_page_cursor.is_some(), q.page > 0);
+        seen.extend(set.results.iter().map(|r| r.document["title"].as_str().unwrap_or_default().to_owned()));
+        match set.next_page_cursor {
+            Some(cursor) => q.page = engine::decode_cursor(&cursor).expect("our cursor"),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["service 0", "service 2", "service 4", "service 6", "service 8", "service public"]);
 }
 
 #[tokio::test]

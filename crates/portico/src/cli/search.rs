@@ -44,6 +44,7 @@ async fn reindex(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         task_store: stores.tasks,
         audit: stores.audit,
         signing_keys: stores.signing_keys,
+        permissions: portico_plugin::Permissions::allow_all(),
         shutdown,
     };
     let collators = SearchPlugin::default().collators(&cx).map_err(anyhow::Error::msg)?;
