@@ -111,14 +111,9 @@ pub(crate) fn code_challenge(verifier: &str) -> String {
 /// The value of the cookie `name` in a request's `Cookie` headers, if it is there and not
 /// empty.
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(cookie_name, _)| cookie_name.trim() == name)
-        .map(|(_, value)| value.trim())
+    portico_web::cookies(headers)
+        .find(|(cookie_name, _)| *cookie_name == name)
+        .map(|(_, value)| value)
         .filter(|value| !value.is_empty())
 }
 

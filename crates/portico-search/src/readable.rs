@@ -2,13 +2,15 @@
 //! may read reach the collectors that rank, page and count. Totals, pages, ranks and cursors
 //! thus never include a document the caller may not see, and no page has a hole.
 //!
-//! A document's `authorization.resourceRef` is a fast field, so the check reads one term
-//! ordinal per matching document and asks the caller's [`ReadableRef`] once per distinct ref
-//! and segment, never loading a stored document.
+//! A document's `authorization.resourceRef` is a fast field. Within a segment the matches are
+//! gathered first; their distinct refs are then read from the segment's dictionary in one
+//! ordered pass (a lookup per ref would decode a dictionary block each time) and asked of the
+//! caller's [`ReadableRef`] once each; the readable matches are handed on in their original
+//! order. No stored document is loaded.
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{BitSet, DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::api::ReadableRef;
 use crate::index::RESOURCE_REF_FIELD;
@@ -35,14 +37,11 @@ impl<C: Collector> Collector for ReadableOnly<C> {
         segment_ord: SegmentOrdinal,
         segment: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
-        let refs = segment.fast_fields().str(RESOURCE_REF_FIELD)?;
-        let decided = vec![Decided::Unknown; refs.as_ref().map_or(0, |refs| refs.dictionary().num_terms())];
         Ok(ReadableOnlySegment {
             inner: self.inner.for_segment(segment_ord, segment)?,
-            refs,
+            refs: segment.fast_fields().str(RESOURCE_REF_FIELD)?,
             readable: self.readable.clone(),
-            decided,
-            scratch: String::new(),
+            matches: Vec::new(),
         })
     }
 
@@ -58,12 +57,12 @@ impl<C: Collector> Collector for ReadableOnly<C> {
     }
 }
 
-/// What the caller's test answered for one ref of a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decided {
-    Unknown,
-    Readable,
-    Hidden,
+/// A match of the segment, waiting for its ref to be decided.
+struct Match {
+    doc: DocId,
+    score: Score,
+    /// The term ordinal of its resource ref; `None` for a document without one.
+    ref_ordinal: Option<u64>,
 }
 
 /// [`ReadableOnly`] within one segment.
@@ -72,23 +71,25 @@ pub(crate) struct ReadableOnlySegment<S> {
     /// The segment's resource refs; `None` when no document of the segment has one.
     refs: Option<StrColumn>,
     readable: ReadableRef,
-    /// The answer per term ordinal of `refs`, filled as refs are met.
-    decided: Vec<Decided>,
-    scratch: String,
+    matches: Vec<Match>,
 }
 
 impl<S> ReadableOnlySegment<S> {
-    fn is_readable(&mut self, doc: DocId) -> bool {
-        let Some(refs) = &self.refs else { return true };
-        let Some(ordinal) = refs.ords().first(doc) else { return true };
-        let Some(decided) = self.decided.get_mut(ordinal as usize) else { return false };
-        if *decided == Decided::Unknown {
-            // A ref that cannot be read back is hidden rather than guessed at.
-            let known = refs.ord_to_str(ordinal, &mut self.scratch).unwrap_or(false);
-            *decided =
-                if known && (self.readable)(&self.scratch) { Decided::Readable } else { Decided::Hidden };
-        }
-        *decided == Decided::Readable
+    /// The term ordinals of the refs the caller may read, among those of the matches; `None`
+    /// when the refs cannot be read back, so that no document with a ref is shown.
+    fn readable_ordinals(&self, refs: &StrColumn) -> Option<BitSet> {
+        let mut ordinals: Vec<u64> = self.matches.iter().filter_map(|m| m.ref_ordinal).collect();
+        ordinals.sort_unstable();
+        ordinals.dedup();
+        let mut readable = BitSet::with_max_value(refs.dictionary().num_terms() as u32);
+        let mut next = ordinals.iter();
+        let read = refs.dictionary().sorted_ords_to_term_cb(&ordinals, |term| {
+            let Some(&ordinal) = next.next() else { return };
+            if std::str::from_utf8(term).is_ok_and(|entity_ref| (self.readable)(entity_ref)) {
+                readable.insert(ordinal as u32);
+            }
+        });
+        read.ok().map(|_| readable)
     }
 }
 
@@ -96,12 +97,21 @@ impl<S: SegmentCollector> SegmentCollector for ReadableOnlySegment<S> {
     type Fruit = S::Fruit;
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        if self.is_readable(doc) {
-            self.inner.collect(doc, score);
-        }
+        let ref_ordinal = self.refs.as_ref().and_then(|refs| refs.ords().first(doc));
+        self.matches.push(Match { doc, score, ref_ordinal });
     }
 
-    fn harvest(self) -> Self::Fruit {
+    fn harvest(mut self) -> Self::Fruit {
+        let readable = self.refs.as_ref().and_then(|refs| self.readable_ordinals(refs));
+        for Match { doc, score, ref_ordinal } in std::mem::take(&mut self.matches) {
+            let shown = match ref_ordinal {
+                None => true,
+                Some(ordinal) => readable.as_ref().is_some_and(|set| set.contains(ordinal as u32)),
+            };
+            if shown {
+                self.inner.collect(doc, score);
+            }
+        }
         self.inner.harvest()
     }
 }

@@ -39,7 +39,7 @@ pub use shell::{
     DOCS_CONTENT_SECURITY_POLICY, NavItem, PageContext, SIGN_IN_PATH, SIGN_OUT_PATH, Shell, not_found,
     shell_middleware, with_docs_content_security_policy,
 };
-pub use viewer::{GUEST_USER, THEME_COOKIE, Theme, USER_COOKIE, Viewer};
+pub use viewer::{GUEST_USER, THEME_COOKIE, Theme, USER_COOKIE, Viewer, cookies};
 
 /// The routes the shell itself serves: `/assets/{file}` and `/settings`.
 pub fn routes() -> axum::Router {

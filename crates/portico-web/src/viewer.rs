@@ -119,8 +119,8 @@ fn decode(value: &str) -> String {
     percent_decode_str(value).decode_utf8_lossy().into_owned()
 }
 
-/// The `name=value` pairs of every `Cookie` header.
-fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+/// The `name=value` pairs of every `Cookie` header of a request (values trimmed, quotes removed).
+pub fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(header::COOKIE)
         .iter()
