@@ -11,8 +11,8 @@ use http_body_util::BodyExt;
 use portico_app::{App, Portico};
 use portico_config::Config;
 use serde_json::Value;
-use tower::ServiceExt;
 pub use tokens::TokenSigner;
+use tower::ServiceExt;
 
 mod tokens;
 

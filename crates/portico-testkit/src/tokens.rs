@@ -31,7 +31,8 @@ impl TokenSigner {
         let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])});
         let store = SqliteStore::open(&app.path("portico.db")).await.expect("the app's SQLite database");
-        let key = StoredSigningKey { kid: kid.clone(), public_jwk: jwk.to_string(), created_at: now_millis() };
+        let key =
+            StoredSigningKey { kid: kid.clone(), public_jwk: jwk.to_string(), created_at: now_millis() };
         store.add_signing_key(&key).await.expect("store the public key");
         TokenSigner { kid, key: EncodingKey::from_ec_der(pkcs8.as_ref()) }
     }

@@ -137,13 +137,18 @@ fn plugins_decide_permissions_only_through_the_access_extractor() {
     // Invariant 8: every handler that touches protected data asks `portico_plugin::Access`,
     // which records denials and applies token restrictions. Asking the policy engine directly
     // would skip both.
-    let plugins = ["portico-catalog", "portico-search", "portico-techdocs", "portico-scaffolder", "portico-auth"];
+    let plugins =
+        ["portico-catalog", "portico-search", "portico-techdocs", "portico-scaffolder", "portico-auth"];
     let bypasses = ["for_principal(", "PolicyEngine::", ".authorize(&", "authorize_body("];
     for plugin in plugins {
         for file in sources(plugin) {
             let text = std::fs::read_to_string(&file).unwrap();
             for bypass in bypasses {
-                assert!(!text.contains(bypass), "{} decides a permission without Access: `{bypass}`", file.display());
+                assert!(
+                    !text.contains(bypass),
+                    "{} decides a permission without Access: `{bypass}`",
+                    file.display()
+                );
             }
         }
     }
