@@ -143,6 +143,8 @@ fn plugins_decide_permissions_only_through_the_access_extractor() {
     for plugin in plugins {
         for file in sources(plugin) {
             let text = std::fs::read_to_string(&file).unwrap();
+            // Unit tests may build engines to exercise the code that filters.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
             for bypass in bypasses {
                 assert!(
                     !text.contains(bypass),

@@ -1,8 +1,8 @@
 //! The shipped example policies, alone and together, with realistic entities.
 
 use portico_permission::permission::{
-    CATALOG_ENTITY_DELETE, CATALOG_ENTITY_READ, CATALOG_ENTITY_REFRESH, CATALOG_LOCATION_DELETE,
-    SCAFFOLDER_TASK_CREATE,
+    AUDIT_ENTRY_READ, CATALOG_ENTITY_DELETE, CATALOG_ENTITY_READ, CATALOG_ENTITY_REFRESH,
+    CATALOG_LOCATION_DELETE, SCAFFOLDER_TASK_CREATE,
 };
 use portico_permission::{Decision, PolicyEngine, Principal, Resource};
 use serde_json::json;
@@ -128,7 +128,7 @@ fn all_example_files_together() {
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|e| e == "cedar"))
         .collect();
-    assert_eq!(files.len(), 4, "{files:?}");
+    assert_eq!(files.len(), 5, "{files:?}");
     let engine = PolicyEngine::from_files(&files).unwrap();
     assert!(engine.enforces());
     let restricted = component("salaries", "team-a", json!({ "portico.io/restricted": "true" }));
@@ -154,6 +154,11 @@ fn all_example_files_together() {
         .map(|entity| entity["metadata"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(visible, ["a", "b"]);
+    // The audit log is for the administrators group only.
+    let ada = Principal::user("user:default/ada", ["user:default/ada", "group:default/infrastructure"]);
+    assert!(engine.authorize(&ada, &AUDIT_ENTRY_READ, None).is_allowed());
+    assert!(!engine.authorize(&jane(), &AUDIT_ENTRY_READ, None).is_allowed());
+    assert!(!engine.authorize(&Principal::Anonymous, &AUDIT_ENTRY_READ, None).is_allowed());
 }
 
 #[test]
