@@ -187,11 +187,7 @@ impl Access {
 
     /// Who the audit log names: the user ref, `service:<subject>`, or the guest user.
     pub fn actor(&self) -> String {
-        match &self.principal {
-            Principal::User(user) => user.user_entity_ref.clone(),
-            Principal::Service(service) => format!("service:{}", service.subject),
-            Principal::None => portico_web::GUEST_USER.to_owned(),
-        }
+        crate::audit::actor_of(&self.principal)
     }
 
     fn restriction(&self) -> Option<&portico_web::AccessRestrictions> {

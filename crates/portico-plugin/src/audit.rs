@@ -24,10 +24,7 @@ impl Audit {
     /// Who a request acts as, as the log names it: the signed-in user, a program with a static
     /// token as `service:<subject>`, and otherwise the guest user (see [`Viewer::identity`]).
     pub fn actor(viewer: &Viewer) -> String {
-        match &viewer.principal {
-            Principal::Service(service) => format!("service:{}", service.subject),
-            Principal::User(_) | Principal::None => viewer.identity().to_owned(),
-        }
+        actor_of(&viewer.principal)
     }
 
     /// Records that `actor` asked for `action` on `target` and how it ended, now. `details` is
@@ -81,6 +78,15 @@ impl Audit {
             }
         };
         self.record(&Audit::actor(viewer), action, target, outcome, details).await;
+    }
+}
+
+/// The audit log's name for a principal: the user ref, `service:<subject>`, or the guest user.
+pub(crate) fn actor_of(principal: &Principal) -> String {
+    match principal {
+        Principal::User(user) => user.user_entity_ref.clone(),
+        Principal::Service(service) => format!("service:{}", service.subject),
+        Principal::None => portico_web::GUEST_USER.to_owned(),
     }
 }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
@@ -22,6 +22,7 @@ use reqwest::cookie::{CookieStore, Jar};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
+use crate::secrets::Captured;
 use crate::{Answer, AuthApp, popup_payload};
 
 const CLIENT_ID: &str = "portico";
@@ -959,38 +960,9 @@ async fn refresh_runs_the_resolvers_again_and_logout_ends_the_provider_session()
     assert_eq!((sign_out.actor.as_str(), sign_out.target.as_str()), ("user:default/jane", "oidc"));
 }
 
-/// Everything logged, kept for inspection.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn secrets_never_reach_logs_error_bodies_or_debug_output() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::install();
 
     let portal = Portal::start(Users::sample(), &[]).await;
     let browser = Browser::new();
@@ -1042,7 +1014,7 @@ async fn secrets_never_reach_logs_error_bodies_or_debug_output() {
             .filter_map(|r| r["code_verifier"].as_str().map(str::to_owned)),
     );
 
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let logs = captured.text();
     assert!(logs.contains("refused an OIDC sign-in"), "logging was captured: {logs}");
     assert!(
         bodies.iter().all(|body| body.contains("refused") || body.contains("Refresh failed")),

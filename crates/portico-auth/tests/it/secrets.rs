@@ -10,7 +10,25 @@ use crate::{AuthApp, Catalog};
 
 /// Everything logged, kept for inspection.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Captures every event of this thread at every level until the guard drops.
+    pub(crate) fn install() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish();
+        (captured.clone(), tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was logged so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8")
+    }
+}
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -33,13 +51,7 @@ impl<'a> MakeWriter<'a> for Captured {
 
 #[tokio::test]
 async fn tokens_are_never_logged_or_echoed() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::install();
 
     let yaml = "backend:\n  auth:\n    dangerouslyDisableDefaultAuthPolicy: false\n    externalAccess:\n      - type: static\n        options:\n          token: very-secret-static-token\n          subject: ci-bot\n        accessRestrictions:\n          - plugin: catalog\nauth:\n  providers:\n    guest: {}\n";
     let app = AuthApp::start(yaml, Catalog::default()).await;
@@ -58,7 +70,7 @@ async fn tokens_are_never_logged_or_echoed() {
         app.send(Method::POST, "/sign-out", &[("cookie", &format!("portico-session={forged}"))], None).await,
     );
 
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let logs = captured.text();
     assert!(logs.contains("issued a user token"), "logging was captured: {logs}");
     assert!(logs.contains("refused a bearer token"), "refusals are logged: {logs}");
     for secret in ["very-secret-static-token", wrong_static, user_token.as_str(), forged.as_str()] {
