@@ -10,7 +10,7 @@ use portico_store::CatalogStore;
 use tokio::sync::Notify;
 
 use crate::api::service::{CatalogHandle, CatalogService};
-use crate::api::{read, write};
+use crate::api::{permissions, read, write};
 use crate::config::CatalogConfig;
 use crate::engine::Engine;
 use crate::index::{self, SharedIndex};
@@ -61,6 +61,7 @@ impl Plugin for CatalogPlugin {
             readonly: config.readonly,
             audit: Audit::new(cx.audit.clone()),
         }))
+        .merge(permissions::router(permissions::PermissionsApi { index: index.clone() }))
         .merge(crate::api::openapi::router());
         registrar.api_routes("catalog", routes);
         registrar.pages(crate::pages::router(crate::pages::CatalogPages::new(

@@ -7,6 +7,7 @@ mod catalog_api;
 mod catalog_bad_input;
 mod catalog_client;
 mod catalog_ingest;
+mod catalog_permission_integration;
 mod catalog_permissions;
 mod demo_config;
 mod golden_path;

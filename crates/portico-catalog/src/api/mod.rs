@@ -1,6 +1,7 @@
 //! The `/api/catalog` routes; modules mirror the URL paths.
 
 pub mod openapi;
+pub mod permissions;
 pub mod predicate;
 pub mod query;
 pub mod read;
