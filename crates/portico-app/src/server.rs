@@ -83,6 +83,7 @@ impl Portico {
             audit: stores.audit,
             signing_keys: stores.signing_keys,
             permissions: permissions.clone(),
+            backlog: portico_plugin::Backlog::default(),
             shutdown,
         };
         let mut registrar = Registrar::default();

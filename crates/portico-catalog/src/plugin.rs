@@ -96,11 +96,12 @@ impl Plugin for CatalogPlugin {
         let providers = engine.clone();
         let processing = engine.clone();
         let shutdown = cx.shutdown.clone();
+        let backlog = cx.backlog.clone();
         registrar.background_loop("catalog processing", async move {
             if let Err(error) = providers.sync_providers().await {
                 tracing::error!(%error, "could not load the configured catalog locations");
             }
-            processing.run(shutdown).await;
+            processing.run(shutdown, backlog).await;
         });
         registrar
             .background_loop("catalog index", follow_changes(index, store, changed, cx.shutdown.clone()));

@@ -11,6 +11,7 @@
 
 mod access;
 mod audit;
+mod backlog;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,6 +23,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+pub use backlog::Backlog;
 use portico_config::Config;
 pub use portico_permission as permission;
 use portico_store::{AuditStore, CatalogStore, SigningKeyStore, TaskStore, UserDataStore};
@@ -91,6 +93,9 @@ pub struct PluginContext {
     /// The portal's policies, for work done on a user's behalf outside a request handler
     /// (`Access::new`); handlers take [`Access`] instead.
     pub permissions: Arc<Permissions>,
+    /// The catalog's ingestion backlog: raised by the catalog, waited out by background work
+    /// that should not compete with it.
+    pub backlog: Backlog,
     pub shutdown: Shutdown,
 }
 

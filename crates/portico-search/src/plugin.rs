@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portico_plugin::{Plugin, PluginContext, PluginError, Registrar, Shutdown};
+use portico_plugin::{Backlog, Plugin, PluginContext, PluginError, Registrar, Shutdown};
 use tokio::sync::Mutex;
 
 use crate::api::{CollatorFactory, ReadPermission, SearchCollator};
@@ -86,14 +86,22 @@ impl Plugin for SearchPlugin {
                 }
             })
         }));
-        registrar.background_loop("search index writer", write_loop(indexer, cx.shutdown.clone()));
+        registrar.background_loop(
+            "search index writer",
+            write_loop(indexer, cx.backlog.clone(), cx.shutdown.clone()),
+        );
         Ok(())
     }
 }
 
-/// The writer loop: catches the index up with every feed, then waits a tick.
-async fn write_loop(indexer: Arc<Mutex<Indexer>>, mut shutdown: Shutdown) {
+/// The writer loop: catches the index up with every feed, then waits a tick — and while the
+/// catalog works through a backlog, until it is done (see [`Backlog`]).
+async fn write_loop(indexer: Arc<Mutex<Indexer>>, backlog: Backlog, mut shutdown: Shutdown) {
     loop {
+        tokio::select! {
+            _ = shutdown.requested() => return,
+            _ = backlog.cleared() => {}
+        }
         match indexer.lock().await.catch_up().await {
             Ok(0) => {}
             Ok(applied) => tracing::debug!(applied, "search index caught up"),

@@ -98,12 +98,13 @@ impl Indexer {
 
     /// Applies every change the feeds have beyond the stored cursors and commits once; returns
     /// how many changes were applied. Switches first to a newer generation a rebuild completed.
+    /// Changes go to the writer one feed batch at a time, so a long feed (a first ingestion of
+    /// 100,000 entities) is never held in memory whole.
     pub async fn catch_up(&mut self) -> Result<usize, SearchError> {
         self.adopt_newer_generation()?;
-        let fields = self.index.fields;
-        let mut ops: Vec<Op> = Vec::new();
+        let mut applied = 0;
         let mut cursors = self.cursors.clone();
-        for collator in &self.collators {
+        for collator in self.collators.clone() {
             let document_type = collator.document_type().to_owned();
             let feed = collator.feed_id();
             let fail = |e: crate::api::CollatorError| SearchError::Collator {
@@ -114,8 +115,9 @@ impl Indexer {
                 None => {
                     // A feed the index has not followed: replace the type's documents whole.
                     let snapshot = collator.snapshot().await.map_err(fail)?;
-                    ops.push(Op::DeleteType(document_type.clone()));
+                    let mut ops = vec![Op::DeleteType(document_type.clone())];
                     ops.extend(snapshot.documents.into_iter().map(|d| Op::Upsert(document_type.clone(), d)));
+                    applied += self.apply(ops).await?;
                     cursors.insert(document_type.clone(), FeedCursor { feed, cursor: snapshot.cursor });
                 }
                 Some(mut cursor) => loop {
@@ -124,26 +126,27 @@ impl Indexer {
                         break;
                     }
                     cursor = batch.cursor;
-                    for change in batch.changes {
-                        ops.push(match change {
+                    let ops = batch
+                        .changes
+                        .into_iter()
+                        .map(|change| match change {
                             DocumentChange::Upsert(d) => Op::Upsert(document_type.clone(), d),
                             DocumentChange::Delete { id } => Op::Delete(document_type.clone(), id),
-                        });
-                    }
+                        })
+                        .collect();
+                    applied += self.apply(ops).await?;
                     cursors.insert(document_type.clone(), FeedCursor { feed: feed.clone(), cursor });
                 },
             }
         }
-        if ops.is_empty() && cursors == self.cursors {
+        if applied == 0 && cursors == self.cursors {
             return Ok(0);
         }
-        let applied = ops.len();
         let payload = serde_json::to_string(&cursors).map_err(|e| SearchError::Invalid(e.to_string()))?;
         let writer = self.writer.clone();
         let generation = self.generation.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
-            apply(&mut writer, &fields, ops)?;
             commit(&mut writer, &payload)?;
             generation.reader.reload()?;
             Ok::<_, SearchError>(())
@@ -152,6 +155,20 @@ impl Indexer {
         .map_err(|e| SearchError::Invalid(e.to_string()))??;
         self.cursors = cursors;
         Ok(applied)
+    }
+
+    /// Hands changes to the writer (uncommitted); returns how many.
+    async fn apply(&self, ops: Vec<Op>) -> Result<usize, SearchError> {
+        let count = ops.len();
+        let fields = self.index.fields;
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            apply(&mut writer, &fields, ops)
+        })
+        .await
+        .map_err(|e| SearchError::Invalid(e.to_string()))??;
+        Ok(count)
     }
 
     /// Rebuilds in a new generation (the current one keeps serving), then switches to it.

@@ -8,6 +8,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use portico_store::{
     CatalogStore, Conflict, DeletedEntity, DueEntity, FinalChange, FinalEntityRow, FinalWrite,
     LocationRecord, Millis, Parent, ProcessingOutcome, ProcessingResult, RelationRow, StitchInput,
@@ -996,15 +997,19 @@ impl CatalogStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-        let rows = sqlx::query(
+        let mut rows = sqlx::query(
             "SELECT entity_id, entity_ref, hash, final_entity, change_seq, updated_at FROM final_entities \
              ORDER BY change_seq",
         )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
+        .fetch(&mut *tx);
+        // Decoded as they arrive: holding every raw row beside its decoded copy doubled the
+        // memory a start-up needs.
+        let mut finals = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(db)? {
+            finals.push(final_from(&row)?);
+        }
+        drop(rows);
         tx.commit().await.map_err(db)?;
-        let finals = rows.iter().map(final_from).collect::<StoreResult<Vec<_>>>()?;
         Ok((finals, get(&seq, 0)?))
     }
 

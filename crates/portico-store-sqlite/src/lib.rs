@@ -40,6 +40,12 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reader connections of a file-backed store.
 const READERS: u32 = 4;
+/// Page caches (negative: KiB). Kept small because the operating system caches the file
+/// anyway, and a private cache in every connection adds up to the process's memory (large
+/// ones held the whole database several times over). The writer's is the larger: its
+/// transactions update the same index pages again and again.
+const WRITER_CACHE: &str = "-4096";
+const READER_CACHE: &str = "-1024";
 
 /// A catalog store backed by SQLite.
 #[derive(Debug, Clone)]
@@ -59,22 +65,24 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            // A small page cache per connection: the operating system caches the file anyway,
-            // and a large private cache in each of the connections adds up to the process's
-            // memory (it held the whole database several times over).
-            .pragma("cache_size", "-4096")
             .pragma("temp_store", "memory");
         // The writer connects first: it creates the file and switches it to WAL (a persistent
         // setting), which the read-only connections then rely on.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(common.clone().create_if_missing(true).journal_mode(SqliteJournalMode::Wal))
+            .connect_with(
+                common
+                    .clone()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .pragma("cache_size", WRITER_CACHE),
+            )
             .await
             .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
-            .connect_with(common.read_only(true))
+            .connect_with(common.read_only(true).pragma("cache_size", READER_CACHE))
             .await
             .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
         Ok(Self { writer, reader })

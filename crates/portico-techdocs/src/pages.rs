@@ -179,17 +179,16 @@ fn reader_url(entry: &DocEntry, location: &str) -> String {
 }
 
 fn catalog_url(entry: &DocEntry) -> String {
-    let namespace = entry.entity.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
     format!(
         "/catalog/{}/{}/{}",
-        encode_component(&namespace.to_lowercase()),
-        encode_component(&entry.str_at("/kind").to_lowercase()),
-        encode_component(entry.str_at("/metadata/name"))
+        encode_component(&entry.entity.namespace.to_lowercase()),
+        encode_component(&entry.entity.kind.to_lowercase()),
+        encode_component(&entry.entity.name)
     )
 }
 
 fn owner_of(entry: &DocEntry) -> &str {
-    entry.str_at("/spec/owner")
+    &entry.entity.owner
 }
 
 /// `GET /docs`: every documented entity the caller may read, filtered by owner, kind and text.
@@ -203,16 +202,16 @@ async fn index(State(reader): State<Reader>, access: Access, cx: PageContext) ->
         entries.iter().map(|e| owner_of(e).to_owned()).filter(|o| !o.is_empty()).collect();
     owners.sort_unstable_by_key(|o| o.to_lowercase());
     owners.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    let mut kinds: Vec<String> = entries.iter().map(|e| e.str_at("/kind").to_owned()).collect();
+    let mut kinds: Vec<String> = entries.iter().map(|e| e.entity.kind.clone()).collect();
     kinds.sort_unstable_by_key(|k| k.to_lowercase());
     kinds.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     let mut shown: Vec<&DocEntry> = entries
         .iter()
         .filter(|e| owner.is_empty() || owner_of(e).eq_ignore_ascii_case(&owner))
-        .filter(|e| kind.is_empty() || e.str_at("/kind").eq_ignore_ascii_case(&kind))
+        .filter(|e| kind.is_empty() || e.entity.kind.eq_ignore_ascii_case(&kind))
         .filter(|e| {
             text.is_empty()
-                || [e.title(), e.str_at("/metadata/name"), e.str_at("/metadata/description"), owner_of(e)]
+                || [e.title(), e.entity.name.as_str(), e.entity.description.as_str(), owner_of(e)]
                     .iter()
                     .any(|field| field.to_lowercase().contains(&text))
         })
@@ -227,7 +226,7 @@ async fn index(State(reader): State<Reader>, access: Access, cx: PageContext) ->
     let rows = shown
         .iter()
         .map(|e| {
-            let description = e.str_at("/metadata/description");
+            let description = &e.entity.description;
             let title = format!(
                 r#"<a class="cell-title" href="{}">{}</a>{}"#,
                 escape(&reader_url(e, "")),
@@ -241,8 +240,8 @@ async fn index(State(reader): State<Reader>, access: Access, cx: PageContext) ->
             vec![
                 Markup::trusted(title),
                 Markup::text(owner_of(e)),
-                Markup::text(e.str_at("/kind")),
-                Markup::text(e.str_at("/spec/type")),
+                Markup::text(&e.entity.kind),
+                Markup::text(&e.entity.spec_type),
                 Markup::trusted(build_badge(&e.build)),
             ]
         })

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portico_plugin::{Plugin, PluginContext, PluginError, Registrar, Shutdown};
+use portico_plugin::{Backlog, Plugin, PluginContext, PluginError, Registrar, Shutdown};
 use portico_reading::{ReadLimits, Reader};
 use portico_search::api::PushCollator;
 
@@ -63,7 +63,7 @@ impl Plugin for TechDocsPlugin {
             let docs = settle.clone();
             Box::pin(async move { docs.run_due().await })
         }));
-        registrar.background_loop("docs builder", build_loop(docs, cx.shutdown.clone()));
+        registrar.background_loop("docs builder", build_loop(docs, cx.backlog.clone(), cx.shutdown.clone()));
         Ok(())
     }
 }
@@ -81,8 +81,14 @@ fn read_limits(config: &portico_config::Config) -> Result<ReadLimits, portico_co
     Ok(limits)
 }
 
-async fn build_loop(docs: TechDocs, mut shutdown: Shutdown) {
+/// Checks what is due every tick — and while the catalog works through a backlog, once it is
+/// done (see [`Backlog`]).
+async fn build_loop(docs: TechDocs, backlog: Backlog, mut shutdown: Shutdown) {
     loop {
+        tokio::select! {
+            _ = shutdown.requested() => return,
+            _ = backlog.cleared() => {}
+        }
         docs.run_due().await;
         tokio::select! {
             _ = shutdown.requested() => return,

@@ -95,7 +95,7 @@ async fn entity_metadata(
         }
         return Err(ApiError::not_found(format!("Unable to get metadata for '{reference}'")));
     };
-    let mut body = (*entry.entity).clone();
+    let mut body = entry.entity.parse();
     match &entry.source {
         Ok(source) => {
             if let Some(object) = body.as_object_mut() {
@@ -146,7 +146,7 @@ async fn sync(
     let Some(entry) = docs.readable_entry(&access, &namespace, &kind, &name) else {
         return Err(ApiError::not_found(format!("Entity not found for {reference}")));
     };
-    if entry.entity.pointer("/metadata/uid").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if entry.entity.uid.is_empty() {
         return Err(ApiError::not_found("Entity metadata UID missing"));
     }
     let (tx, rx) = mpsc::unbounded_channel::<Bytes>();

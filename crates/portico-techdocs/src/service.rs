@@ -142,11 +142,68 @@ impl Default for BuildRecord {
     }
 }
 
+/// What the docs show and index of a documented entity, read once from the catalog's JSON. The
+/// JSON itself is kept as text for the rare uses of the whole entity (the metadata route,
+/// policies that read entities): a parsed entity costs several times its text, and a portal
+/// documents thousands of them.
+#[derive(Debug, Clone)]
+pub struct DocEntity {
+    pub kind: String,
+    /// `metadata.namespace`, `default` when absent.
+    pub namespace: String,
+    pub name: String,
+    /// `metadata.title`, else the name.
+    pub title: String,
+    pub description: String,
+    pub uid: String,
+    /// `spec.owner` as written.
+    pub owner: String,
+    /// The name part of the `ownedBy` relation's target (what search documents carry).
+    pub owner_name: String,
+    pub spec_type: String,
+    pub lifecycle: String,
+    json: Arc<str>,
+}
+
+impl DocEntity {
+    fn of(entity: &Value, json: &str) -> DocEntity {
+        let text =
+            |pointer: &str| entity.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let name = text("/metadata/name");
+        let owner_name = entity
+            .get("relations")
+            .and_then(Value::as_array)
+            .and_then(|relations| {
+                relations.iter().find(|r| r.get("type").and_then(Value::as_str) == Some("ownedBy"))
+            })
+            .and_then(|r| r.get("targetRef").and_then(Value::as_str))
+            .map(|target| target.rsplit('/').next().unwrap_or(target).to_owned())
+            .unwrap_or_default();
+        DocEntity {
+            kind: text("/kind"),
+            namespace: namespace_of(entity).to_owned(),
+            title: entity.pointer("/metadata/title").and_then(Value::as_str).unwrap_or(&name).to_owned(),
+            name,
+            description: text("/metadata/description"),
+            uid: text("/metadata/uid"),
+            owner: text("/spec/owner"),
+            owner_name,
+            spec_type: text("/spec/type"),
+            lifecycle: text("/spec/lifecycle"),
+            json: Arc::from(json),
+        }
+    }
+
+    /// The whole entity as the catalog serves it.
+    pub fn parse(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or_default()
+    }
+}
+
 /// A documented entity.
 #[derive(Debug, Clone)]
 pub struct DocEntry {
-    /// The entity as the catalog serves it.
-    pub entity: Arc<Value>,
+    pub entity: DocEntity,
     /// `kind:namespace/name` with the entity's own case.
     pub entity_ref: String,
     /// Where its site is published and read.
@@ -161,12 +218,7 @@ pub struct DocEntry {
 
 impl DocEntry {
     pub fn title(&self) -> &str {
-        let name = self.entity.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-        self.entity.pointer("/metadata/title").and_then(Value::as_str).unwrap_or(name)
-    }
-
-    pub fn str_at(&self, pointer: &str) -> &str {
-        self.entity.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+        &self.entity.title
     }
 }
 
@@ -283,8 +335,9 @@ impl TechDocs {
         kind: &str,
         name: &str,
     ) -> Option<DocEntry> {
-        self.entry(namespace, kind, name)
-            .filter(|entry| access.allows(&CATALOG_ENTITY_READ, Some(Resource::Entity(&entry.entity))))
+        self.entry(namespace, kind, name).filter(|entry| {
+            access.allows(&CATALOG_ENTITY_READ, Some(Resource::Entity(&entry.entity.parse())))
+        })
     }
 
     /// Whether the catalog has this entity at all (documented or not) and `access` may read it.
@@ -308,10 +361,15 @@ impl TechDocs {
             return state.entries.values().cloned().collect();
         }
         let filter = access.filter(&CATALOG_ENTITY_READ);
+        if !filter.reads_resource() {
+            let everything = filter.allows_class(&EntityClass::default());
+            return if everything { state.entries.values().cloned().collect() } else { Vec::new() };
+        }
+        // Entities are kept as text; only policies that look at them need them parsed.
         state
             .entries
             .values()
-            .filter(|entry| filter.allows(Resource::Entity(&entry.entity)))
+            .filter(|entry| filter.allows(Resource::Entity(&entry.entity.parse())))
             .cloned()
             .collect()
     }
@@ -324,67 +382,50 @@ impl TechDocs {
         self.inner.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies the store's changes since the last call (a snapshot the first time).
+    /// Applies the store's changes since the last call (all of them the first time).
     pub async fn follow_catalog(&self) -> Result<usize, String> {
         let mut cursor = self.inner.cursor.lock().await;
         let store = &self.inner.store;
         let mut applied = 0;
-        match *cursor {
-            None => {
-                let (rows, seq) = store.final_snapshot().await.map_err(|e| e.to_string())?;
-                let mut fresh = Vec::new();
-                {
-                    let mut state = self.write_state();
-                    for row in &rows {
-                        if let Some(key) = self.upsert(&mut state, &row.body) {
-                            fresh.push(key);
+        // The first call reads the whole feed in batches too (not one snapshot), so the
+        // catalog's entities are never all in memory at once here.
+        let mut seq = cursor.unwrap_or(0);
+        loop {
+            let changes = store.final_changes_since(seq, FEED_BATCH).await.map_err(|e| e.to_string())?;
+            let Some(last) = changes.last() else { break };
+            seq = last.change_seq();
+            let mut fresh = Vec::new();
+            let mut removed = Vec::new();
+            {
+                let mut state = self.write_state();
+                for change in &changes {
+                    match change {
+                        FinalChange::Upsert(row) => {
+                            let key = triplet_key_of_ref(&row.entity_ref);
+                            let known_before = key.as_ref().is_some_and(|k| state.entries.contains_key(k));
+                            match self.upsert(&mut state, &row.body) {
+                                Some(key) if !known_before => fresh.push(key),
+                                Some(_) => {}
+                                // Not (or no longer) documented.
+                                None => removed.extend(key.and_then(|k| state.entries.remove(&k))),
+                            }
+                        }
+                        FinalChange::Delete { entity_ref, .. } => {
+                            removed.extend(
+                                triplet_key_of_ref(entity_ref).and_then(|key| state.entries.remove(&key)),
+                            );
                         }
                     }
-                }
-                applied += rows.len();
-                *cursor = Some(seq);
-                for key in fresh {
-                    self.restore_published(&key).await;
                 }
             }
-            Some(mut seq) => loop {
-                let changes = store.final_changes_since(seq, FEED_BATCH).await.map_err(|e| e.to_string())?;
-                let Some(last) = changes.last() else { break };
-                seq = last.change_seq();
-                let mut fresh = Vec::new();
-                let mut removed = Vec::new();
-                {
-                    let mut state = self.write_state();
-                    for change in &changes {
-                        match change {
-                            FinalChange::Upsert(row) => {
-                                let key = triplet_key_of_ref(&row.entity_ref);
-                                let known_before =
-                                    key.as_ref().is_some_and(|k| state.entries.contains_key(k));
-                                match self.upsert(&mut state, &row.body) {
-                                    Some(key) if !known_before => fresh.push(key),
-                                    Some(_) => {}
-                                    // Not (or no longer) documented.
-                                    None => removed.extend(key.and_then(|k| state.entries.remove(&k))),
-                                }
-                            }
-                            FinalChange::Delete { entity_ref, .. } => {
-                                removed.extend(
-                                    triplet_key_of_ref(entity_ref).and_then(|key| state.entries.remove(&key)),
-                                );
-                            }
-                        }
-                    }
-                }
-                applied += changes.len();
-                *cursor = Some(seq);
-                for key in fresh {
-                    self.restore_published(&key).await;
-                }
-                for entry in removed {
-                    self.unpublish(entry).await;
-                }
-            },
+            applied += changes.len();
+            *cursor = Some(seq);
+            for key in fresh {
+                self.restore_published(&key).await;
+            }
+            for entry in removed {
+                self.unpublish(entry).await;
+            }
         }
         Ok(applied)
     }
@@ -410,7 +451,7 @@ impl TechDocs {
         let resolved = source::resolve(&entity);
         match state.entries.get_mut(&key) {
             Some(entry) => {
-                entry.entity = Arc::new(entity);
+                entry.entity = DocEntity::of(&entity, body);
                 entry.source = resolved;
                 // A changed entity (owner, title, docs source) is looked at again soon.
                 entry.checked_at = None;
@@ -420,7 +461,7 @@ impl TechDocs {
                 state.entries.insert(
                     key.clone(),
                     DocEntry {
-                        entity: Arc::new(entity),
+                        entity: DocEntity::of(&entity, body),
                         entity_ref,
                         triplet,
                         source: resolved,
@@ -774,8 +815,14 @@ impl TechDocs {
             return;
         }
         let due = self.due();
+        // Checks run a few at a time: a catalog documents thousands of entities, and a task
+        // per entry at once would hold thousands of futures and blocking-pool threads.
+        let limit = self.inner.settings.max_concurrent_builds.max(1) * 2;
         let mut checks = tokio::task::JoinSet::new();
         for key in due {
+            if checks.len() >= limit {
+                checks.join_next().await;
+            }
             let service = self.clone();
             checks.spawn(async move {
                 let mut log = |line: String| tracing::debug!(site = %key, "{line}");
@@ -830,16 +877,7 @@ async fn publish(staging: &Path, site: &Path, trash: &Path, record: &BuildRecord
 fn search_document(entry: &DocEntry, doc: &Value, location_template: &str) -> SearchDocument {
     let path = doc.get("location").and_then(Value::as_str).unwrap_or_default();
     let entity = &entry.entity;
-    let owner = entity
-        .get("relations")
-        .and_then(Value::as_array)
-        .and_then(|relations| {
-            relations.iter().find(|r| r.get("type").and_then(Value::as_str) == Some("ownedBy"))
-        })
-        .and_then(|r| r.get("targetRef").and_then(Value::as_str))
-        .map(|target| target.rsplit('/').next().unwrap_or(target).to_owned())
-        .unwrap_or_default();
-    let component_type = entity.pointer("/spec/type").and_then(Value::as_str).unwrap_or("other");
+    let component_type = if entity.spec_type.is_empty() { "other" } else { &entity.spec_type };
     let location = location_template
         .replace(":namespace", &entry.triplet.namespace)
         .replace(":kind", &entry.triplet.kind)
@@ -850,14 +888,14 @@ fn search_document(entry: &DocEntry, doc: &Value, location_template: &str) -> Se
     fields.insert("text".into(), json!(doc.get("text").and_then(Value::as_str).unwrap_or_default()));
     fields.insert("location".into(), json!(location));
     fields.insert("path".into(), json!(path));
-    fields.insert("kind".into(), json!(entry.str_at("/kind")));
-    fields.insert("namespace".into(), json!(namespace_of(entity)));
-    fields.insert("name".into(), json!(entry.str_at("/metadata/name")));
+    fields.insert("kind".into(), json!(entity.kind));
+    fields.insert("namespace".into(), json!(entity.namespace));
+    fields.insert("name".into(), json!(entity.name));
     fields.insert("entityTitle".into(), json!(entry.title()));
     fields.insert("componentType".into(), json!(component_type));
     fields.insert("type".into(), json!(component_type));
-    fields.insert("lifecycle".into(), json!(entry.str_at("/spec/lifecycle")));
-    fields.insert("owner".into(), json!(owner));
+    fields.insert("lifecycle".into(), json!(entity.lifecycle));
+    fields.insert("owner".into(), json!(entity.owner_name));
     fields.insert("authorization".into(), json!({ "resourceRef": entry.entity_ref.to_lowercase() }));
     SearchDocument {
         id: format!("{}#{path}", entry.entity_ref.to_lowercase()),

@@ -117,6 +117,7 @@ impl AuthApp {
             signing_keys: store.clone(),
             audit: store.clone(),
             permissions: portico_plugin::Permissions::allow_all(),
+            backlog: portico_plugin::Backlog::default(),
             shutdown,
         };
         let mut registrar = Registrar::default();

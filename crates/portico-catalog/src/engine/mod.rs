@@ -153,12 +153,15 @@ impl Engine {
 
     // ----- the processing loop
 
-    /// Runs the processing loop until shutdown.
-    pub async fn run(self, mut shutdown: portico_plugin::Shutdown) {
+    /// Runs the processing loop until shutdown. While ticks keep claiming full batches the
+    /// loop is working through a backlog, and says so on `backlog`.
+    pub async fn run(self, mut shutdown: portico_plugin::Shutdown, backlog: portico_plugin::Backlog) {
         let mut events = self.inner.watcher.take_events();
         let mut orphans_checked = true;
         loop {
-            match self.tick().await {
+            let ticked = self.tick().await;
+            backlog.set_working(matches!(ticked, Ok(claimed) if claimed >= BATCH));
+            match ticked {
                 Ok(0) => {}
                 Ok(_) => {
                     orphans_checked = false;

@@ -45,6 +45,8 @@ pub type SharedIndex = Arc<RwLock<ReadIndex>>;
 
 /// How many changes [`catch_up`] asks the store for at a time.
 const CATCH_UP_BATCH: usize = 1000;
+/// How many entities one worker of [`ReadIndex::load`] prepares at a time.
+const LOAD_CHUNK: usize = 256;
 
 /// A cheap hasher for `u32` ids and already-hashed `u64`s (the std SipHash is needlessly slow
 /// for keys that are small dense integers).
@@ -435,13 +437,42 @@ impl ReadIndex {
     }
 
     /// Replaces the whole content with a snapshot taken at change sequence `seq`.
+    ///
+    /// Parsing and flattening (most of the work) runs on every core while this thread inserts
+    /// what is ready, so a restart is ready sooner; chunks keep few parsed entities alive at
+    /// once. A snapshot names each entity once, so the order of insertion does not matter.
     pub fn load(&mut self, rows: Vec<FinalEntityRow>, seq: i64) {
         let classifier = self.read_classes.take().map(readable::ReadClasses::into_classifier);
         *self = Self::with_read_classifier(classifier);
         self.slots.reserve(rows.len());
-        for row in rows {
-            self.upsert(row);
-        }
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
+        let pending = Mutex::new(rows.into_iter());
+        let next_chunk = || -> Vec<FinalEntityRow> {
+            pending.lock().unwrap_or_else(PoisonError::into_inner).by_ref().take(LOAD_CHUNK).collect()
+        };
+        std::thread::scope(|scope| {
+            let (ready, prepared) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(workers);
+            for _ in 0..workers {
+                let ready = ready.clone();
+                scope.spawn(move || {
+                    loop {
+                        let chunk = next_chunk();
+                        if chunk.is_empty() {
+                            return;
+                        }
+                        if ready.send(chunk.into_iter().filter_map(prepare).collect()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(ready);
+            for chunk in prepared {
+                for entity in chunk {
+                    self.insert(entity);
+                }
+            }
+        });
         self.shrink_to_fit();
         self.last_seq = seq;
     }

@@ -1,3 +1,4 @@
+mod backlog;
 mod local_git;
 mod predicate_facets;
 mod predicate_query;

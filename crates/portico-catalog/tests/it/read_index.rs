@@ -121,3 +121,44 @@ fn full_text_sees_values_added_and_removed_after_a_search() {
     // `%` and `_` are matched literally.
     assert_eq!(index.full_text("s%a", &fields).len(), 0);
 }
+
+/// Loading prepares entities on several threads in chunks; the result must not depend on it.
+#[test]
+fn loading_a_large_snapshot_equals_applying_it_change_by_change() {
+    let bodies: Vec<serde_json::Value> = (0..2_000)
+        .map(|i| {
+            json!({"apiVersion": "backstage.io/v1alpha1", "kind": if i % 3 == 0 { "API" } else { "Component" },
+                "metadata": {"name": format!("service-{i:04}"), "namespace": "default", "uid": format!("u-{i}"),
+                    "tags": [format!("tag-{}", i % 7)]},
+                "spec": {"owner": format!("group:default/team-{}", i % 11), "type": "service"},
+                "relations": [{"type": "ownedBy", "targetRef": format!("group:default/team-{}", i % 11)}]})
+        })
+        .collect();
+    let rows = || bodies.iter().enumerate().map(|(i, body)| row(body, i as i64 + 1));
+    let mut loaded = ReadIndex::new();
+    loaded.load(rows().collect(), 2_000);
+    let mut applied = ReadIndex::new();
+    for row in rows() {
+        applied.apply(FinalChange::Upsert(row));
+    }
+
+    assert_eq!(loaded.len(), 2_000);
+    assert_eq!(loaded.last_seq(), applied.last_seq());
+    for filter in [kind("api"), kind("component")] {
+        assert_eq!(names(&loaded, &filter), names(&applied, &filter));
+    }
+    let owned = EntityFilter::Key {
+        key: "relations.ownedby".into(),
+        values: Some(vec!["group:default/team-3".into()]),
+    };
+    assert_eq!(names(&loaded, &owned).len(), 182);
+    assert_eq!(names(&loaded, &owned), names(&applied, &owned));
+    for key in ["spec.owner", "metadata.tags", "kind"] {
+        let (mut from_load, mut from_apply) = (String::new(), String::new());
+        loaded.write_facet_json(key, &loaded.matching(None), &mut from_load);
+        applied.write_facet_json(key, &applied.matching(None), &mut from_apply);
+        assert_eq!(from_load, from_apply, "facet {key}");
+    }
+    let body = |index: &ReadIndex| index.by_uid("u-1999").map(|e| e.body.to_owned());
+    assert_eq!(body(&loaded), body(&applied));
+}

@@ -45,6 +45,7 @@ async fn reindex(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         audit: stores.audit,
         signing_keys: stores.signing_keys,
         permissions: portico_plugin::Permissions::allow_all(),
+        backlog: portico_plugin::Backlog::default(),
         shutdown,
     };
     let collators = SearchPlugin::default().collators(&cx).map_err(anyhow::Error::msg)?;
