@@ -987,6 +987,18 @@ impl CatalogStore for SqliteStore {
         row.as_ref().map(|r| get(r, 0)).transpose()
     }
 
+    async fn final_entity(&self, entity_ref: &str) -> StoreResult<Option<FinalEntityRow>> {
+        let row = sqlx::query(
+            "SELECT entity_id, entity_ref, hash, final_entity, change_seq, updated_at FROM final_entities \
+             WHERE entity_ref = ?",
+        )
+        .bind(entity_ref)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(final_from).transpose()
+    }
+
     async fn final_snapshot(&self) -> StoreResult<(Vec<FinalEntityRow>, i64)> {
         let mut tx = self.begin_read().await?;
         let seq = sqlx::query("SELECT value FROM change_counter WHERE id = 1")

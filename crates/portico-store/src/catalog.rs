@@ -293,6 +293,9 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     // ----- final entities and the change feed
 
+    /// The final entity of one ref (canonical, lowercase), if it is served.
+    async fn final_entity(&self, entity_ref: &str) -> StoreResult<Option<FinalEntityRow>>;
+
     /// Every final entity, and the highest change sequence number at the time of reading.
     async fn final_snapshot(&self) -> StoreResult<(Vec<FinalEntityRow>, i64)>;
 

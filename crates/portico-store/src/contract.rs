@@ -805,6 +805,13 @@ async fn finals_and_change_feed<S: CatalogStore>(store: &S) {
     let fa = finals.iter().find(|f| f.entity_ref == a).expect("a");
     assert_eq!(fa.body, write(&a_id, a, "1").body, "feed: the body round-trips exactly");
     assert_eq!((fa.entity_id.as_str(), fa.hash.as_str(), fa.updated_at), (a_id.as_str(), "1", 100));
+    let one = store.final_entity(a).await.expect("final entity").expect("a is served");
+    assert_eq!(
+        (one.entity_id.as_str(), one.body.as_str()),
+        (a_id.as_str(), fa.body.as_str()),
+        "feed: one final by ref"
+    );
+    assert!(store.final_entity("component:default/gone").await.expect("final entity").is_none());
     let fb = finals.iter().find(|f| f.entity_ref == b).expect("b");
     assert_ne!(fa.change_seq, fb.change_seq, "feed: sequence numbers are unique");
     assert!(fa.change_seq.max(fb.change_seq) == seq1, "feed: the snapshot's sequence is the highest written");

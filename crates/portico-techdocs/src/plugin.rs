@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use portico_plugin::permission::permission::CATALOG_ENTITY_READ;
 use portico_plugin::{Backlog, Plugin, PluginContext, PluginError, Registrar, Shutdown};
 use portico_reading::{ReadLimits, Reader};
 use portico_search::api::PushCollator;
@@ -50,8 +51,10 @@ impl Plugin for TechDocsPlugin {
         let limits = read_limits(&cx.config).map_err(|e| fail(e.to_string()))?;
         let local_git = portico_reading::local_git_roots(&cx.config).map_err(|e| fail(e.to_string()))?;
         let reader = Reader::new(allow, limits).with_local_git(local_git);
-        let docs = TechDocs::new(settings, cx.catalog_store.clone(), reader, self.search.clone())
-            .map_err(|e| fail(format!("cannot use the docs folder: {e}")))?;
+        let read_classifier = cx.permissions.engine().entity_classifier(&CATALOG_ENTITY_READ);
+        let docs =
+            TechDocs::new(settings, cx.catalog_store.clone(), reader, self.search.clone(), read_classifier)
+                .map_err(|e| fail(format!("cannot use the docs folder: {e}")))?;
         tracing::info!(folder = %docs.publish_root().display(), "docs are published here");
 
         registrar.api_routes("techdocs", crate::routes::router(docs.clone()));

@@ -95,7 +95,11 @@ async fn entity_metadata(
         }
         return Err(ApiError::not_found(format!("Unable to get metadata for '{reference}'")));
     };
-    let mut body = entry.entity.parse();
+    let mut body = docs
+        .catalog_entity(&entry)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("Unable to get metadata for '{reference}'")))?;
     match &entry.source {
         Ok(source) => {
             if let Some(object) = body.as_object_mut() {

@@ -18,8 +18,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use portico_plugin::Access;
+use portico_plugin::Filter;
 use portico_plugin::permission::permission::CATALOG_ENTITY_READ;
-use portico_plugin::permission::{EntityClass, Resource};
+use portico_plugin::permission::{EntityClass, EntityClassifier};
 use portico_reading::Reader;
 use portico_search::api::{PushCollator, SearchDocument};
 use portico_store::{CatalogStore, FinalChange};
@@ -142,10 +143,10 @@ impl Default for BuildRecord {
     }
 }
 
-/// What the docs show and index of a documented entity, read once from the catalog's JSON. The
-/// JSON itself is kept as text for the rare uses of the whole entity (the metadata route,
-/// policies that read entities): a parsed entity costs several times its text, and a portal
-/// documents thousands of them.
+/// What the docs show and index of a documented entity, read once from the catalog's JSON: a
+/// portal documents tens of thousands of entities, and keeping them whole (parsed, or even as
+/// text) cost more than the catalog's own index. The one route that answers the whole entity
+/// reads it from the store.
 #[derive(Debug, Clone)]
 pub struct DocEntity {
     pub kind: String,
@@ -162,11 +163,13 @@ pub struct DocEntity {
     pub owner_name: String,
     pub spec_type: String,
     pub lifecycle: String,
-    json: Arc<str>,
+    /// What the `catalog.entity.read` policies look at (`None`: an entity they cannot judge,
+    /// never readable under them).
+    read_class: Option<EntityClass>,
 }
 
 impl DocEntity {
-    fn of(entity: &Value, json: &str) -> DocEntity {
+    fn of(entity: &Value, read_classifier: Option<&EntityClassifier>) -> DocEntity {
         let text =
             |pointer: &str| entity.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned();
         let name = text("/metadata/name");
@@ -190,13 +193,15 @@ impl DocEntity {
             owner_name,
             spec_type: text("/spec/type"),
             lifecycle: text("/spec/lifecycle"),
-            json: Arc::from(json),
+            read_class: match read_classifier {
+                Some(classifier) => classifier.classify(entity),
+                None => Some(EntityClass::default()),
+            },
         }
     }
 
-    /// The whole entity as the catalog serves it.
-    pub fn parse(&self) -> Value {
-        serde_json::from_str(&self.json).unwrap_or_default()
+    fn readable_with(&self, filter: &Filter<'_>) -> bool {
+        self.read_class.as_ref().is_some_and(|class| filter.allows_class(class))
     }
 }
 
@@ -257,15 +262,20 @@ struct Inner {
     /// feed readers from applying the same changes.
     cursor: Mutex<Option<i64>>,
     build_slots: Semaphore,
+    /// Groups entities for the `catalog.entity.read` policies; `None` when they do not look at
+    /// entities.
+    read_classifier: Option<EntityClassifier>,
 }
 
 impl TechDocs {
-    /// The service over the catalog store; documents go to `search`.
+    /// The service over the catalog store; documents go to `search`. `read_classifier` comes
+    /// from the portal's policies (`PolicyEngine::entity_classifier` of `catalog.entity.read`).
     pub fn new(
         settings: TechDocsSettings,
         store: Arc<dyn CatalogStore>,
         reader: Reader,
         search: Arc<PushCollator>,
+        read_classifier: Option<EntityClassifier>,
     ) -> std::io::Result<TechDocs> {
         let (root, temporary) = match &settings.publish_root {
             PublishRoot::Dir(dir) => {
@@ -293,6 +303,7 @@ impl TechDocs {
                 state: RwLock::new(State::default()),
                 cursor: Mutex::new(None),
                 build_slots: Semaphore::new(slots),
+                read_classifier,
             }),
         })
     }
@@ -335,9 +346,21 @@ impl TechDocs {
         kind: &str,
         name: &str,
     ) -> Option<DocEntry> {
-        self.entry(namespace, kind, name).filter(|entry| {
-            access.allows(&CATALOG_ENTITY_READ, Some(Resource::Entity(&entry.entity.parse())))
-        })
+        let entry = self.entry(namespace, kind, name)?;
+        (!access.enforces() || entry.entity.readable_with(&access.filter(&CATALOG_ENTITY_READ)))
+            .then_some(entry)
+    }
+
+    /// The whole entity of an entry as the catalog serves it now; `None` when it left the
+    /// catalog since the entry was read.
+    pub async fn catalog_entity(&self, entry: &DocEntry) -> Result<Option<Value>, String> {
+        let row = self
+            .inner
+            .store
+            .final_entity(&entry.entity_ref.to_lowercase())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(row.and_then(|row| serde_json::from_str(&row.body).ok()))
     }
 
     /// Whether the catalog has this entity at all (documented or not) and `access` may read it.
@@ -361,17 +384,7 @@ impl TechDocs {
             return state.entries.values().cloned().collect();
         }
         let filter = access.filter(&CATALOG_ENTITY_READ);
-        if !filter.reads_resource() {
-            let everything = filter.allows_class(&EntityClass::default());
-            return if everything { state.entries.values().cloned().collect() } else { Vec::new() };
-        }
-        // Entities are kept as text; only policies that look at them need them parsed.
-        state
-            .entries
-            .values()
-            .filter(|entry| filter.allows(Resource::Entity(&entry.entity.parse())))
-            .cloned()
-            .collect()
+        state.entries.values().filter(|entry| entry.entity.readable_with(&filter)).cloned().collect()
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -451,7 +464,7 @@ impl TechDocs {
         let resolved = source::resolve(&entity);
         match state.entries.get_mut(&key) {
             Some(entry) => {
-                entry.entity = DocEntity::of(&entity, body);
+                entry.entity = DocEntity::of(&entity, self.inner.read_classifier.as_ref());
                 entry.source = resolved;
                 // A changed entity (owner, title, docs source) is looked at again soon.
                 entry.checked_at = None;
@@ -461,7 +474,7 @@ impl TechDocs {
                 state.entries.insert(
                     key.clone(),
                     DocEntry {
-                        entity: DocEntity::of(&entity, body),
+                        entity: DocEntity::of(&entity, self.inner.read_classifier.as_ref()),
                         entity_ref,
                         triplet,
                         source: resolved,
