@@ -8,12 +8,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
+pub use logs::LogCapture;
 use portico_app::{App, Portico};
 use portico_config::Config;
 use serde_json::Value;
 pub use tokens::TokenSigner;
 use tower::ServiceExt;
 
+mod logs;
 mod tokens;
 
 /// Which database a test app runs on.

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use axum::http::{StatusCode, header};
-use portico_testkit::{TestApp, TestDatabase, write_file};
+use portico_testkit::{LogCapture, TestApp, TestDatabase, write_file};
 use serde_json::{Value, json};
 
 /// A docs-like-code repository: descriptor, mkdocs.yml, two pages and two images.
@@ -160,6 +160,25 @@ async fn unchanged_sources_are_not_rebuilt() {
     app.settle().await;
     let after = build_record(&app).await;
     assert_eq!(before["finishedAt"], after["finishedAt"], "no new build: {after}");
+}
+
+#[tokio::test]
+async fn the_same_build_failure_is_warned_about_once() {
+    let app = app_with_docs(FAST_CHECKS).await;
+    write_file(app.dir(), "repo/mkdocs.yml", "site_name: Broken\ndocs_dir: ../../etc\n");
+    let (logs, _guard) = LogCapture::install();
+    for _ in 0..3 {
+        app.settle().await;
+    }
+    let warned = |text: &str| {
+        text.lines().filter(|line| line.contains("WARN") && line.contains("docs build failed")).count()
+    };
+    assert_eq!(warned(&logs.text()), 1, "{}", logs.text());
+    assert!(logs.text().contains("docs build failed again"), "repeats are still logged, quietly");
+
+    write_file(app.dir(), "repo/mkdocs.yml", "site_name: [unclosed\n");
+    app.settle().await;
+    assert_eq!(warned(&logs.text()), 2, "a different failure is news again: {}", logs.text());
 }
 
 #[tokio::test]

@@ -22,8 +22,8 @@ use reqwest::cookie::{CookieStore, Jar};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-use crate::secrets::Captured;
 use crate::{Answer, AuthApp, popup_payload};
+use portico_testkit::LogCapture;
 
 const CLIENT_ID: &str = "portico";
 const CLIENT_SECRET: &str = "oidc-client-s3cret-for-tests";
@@ -1013,7 +1013,7 @@ async fn secrets_never_reach_logs_error_bodies_or_debug_output() {
     if provider_missing() {
         return;
     }
-    let (captured, _guard) = Captured::install();
+    let (captured, _guard) = LogCapture::install();
 
     let portal = Portal::start(Users::sample(), &[]).await;
     let browser = Browser::new();

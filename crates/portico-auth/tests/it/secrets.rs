@@ -1,57 +1,13 @@
 //! Tokens never reach logs or error bodies.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::http::Method;
-use tracing_subscriber::fmt::MakeWriter;
+use portico_testkit::LogCapture;
 
 use crate::{AuthApp, Catalog};
 
-/// Everything logged, kept for inspection.
-#[derive(Clone, Default)]
-pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    /// Captures every event of this thread at every level until the guard drops.
-    pub(crate) fn install() -> (Captured, tracing::subscriber::DefaultGuard) {
-        let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(captured.clone())
-            .with_ansi(false)
-            .finish();
-        (captured.clone(), tracing::subscriber::set_default(subscriber))
-    }
-
-    /// What was logged so far.
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8")
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn tokens_are_never_logged_or_echoed() {
-    let (captured, _guard) = Captured::install();
+    let (captured, _guard) = LogCapture::install();
 
     let yaml = "backend:\n  auth:\n    dangerouslyDisableDefaultAuthPolicy: false\n    externalAccess:\n      - type: static\n        options:\n          token: very-secret-static-token\n          subject: ci-bot\n        accessRestrictions:\n          - plugin: catalog\nauth:\n  providers:\n    guest: {}\n";
     let app = AuthApp::start(yaml, Catalog::default()).await;
