@@ -355,10 +355,11 @@ impl Engine {
     async fn stitch_refs(&self, refs: Vec<String>) -> Result<(), EngineError> {
         for chunk in refs.chunks(STITCH_CHUNK) {
             let inputs = self.inner.store.stitch_inputs(chunk).await?;
+            let stitched = crate::parallel::map_on_cores(inputs.iter().collect(), stitch);
             let mut writes = Vec::new();
             let mut gone = Vec::new();
-            for input in &inputs {
-                match stitch(input) {
+            for (input, stitched) in inputs.iter().zip(stitched) {
+                match stitched {
                     Stitched::Write(write) => writes.push(write),
                     Stitched::Unchanged => {}
                     // Never served (not processed successfully yet): nothing to remove.
