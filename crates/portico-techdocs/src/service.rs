@@ -269,7 +269,7 @@ struct Inner {
 
 impl TechDocs {
     /// The service over the catalog store; documents go to `search`. `read_classifier` comes
-    /// from the portal's policies (`PolicyEngine::entity_classifier` of `catalog.entity.read`).
+    /// from the portal's policies (the policy engine's entity classifier for `catalog.entity.read`).
     pub fn new(
         settings: TechDocsSettings,
         store: Arc<dyn CatalogStore>,
