@@ -8,7 +8,6 @@ pub mod config;
 pub mod engine;
 pub mod index;
 pub mod pages;
-mod parallel;
 mod plugin;
 
 pub use plugin::CatalogPlugin;

@@ -355,11 +355,10 @@ impl Engine {
     async fn stitch_refs(&self, refs: Vec<String>) -> Result<(), EngineError> {
         for chunk in refs.chunks(STITCH_CHUNK) {
             let inputs = self.inner.store.stitch_inputs(chunk).await?;
-            let stitched = crate::parallel::map_on_cores(inputs.iter().collect(), stitch);
             let mut writes = Vec::new();
             let mut gone = Vec::new();
-            for (input, stitched) in inputs.iter().zip(stitched) {
-                match stitched {
+            for input in &inputs {
+                match stitch(input) {
                     Stitched::Write(write) => writes.push(write),
                     Stitched::Unchanged => {}
                     // Never served (not processed successfully yet): nothing to remove.

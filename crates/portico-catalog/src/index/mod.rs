@@ -480,23 +480,13 @@ impl ReadIndex {
     /// Applies one change of the feed. Changes at or below [`ReadIndex::last_seq`] are stale
     /// (already reflected) and ignored.
     pub fn apply(&mut self, change: FinalChange) {
-        if change.change_seq() > self.last_seq {
-            self.apply_prepared(PreparedChange::of(change));
-        }
-    }
-
-    fn apply_prepared(&mut self, change: PreparedChange) {
-        let seq = match &change {
-            PreparedChange::Upsert { seq, .. } | PreparedChange::Delete { seq, .. } => *seq,
-        };
+        let seq = change.change_seq();
         if seq <= self.last_seq {
             return;
         }
         match change {
-            PreparedChange::Upsert { entity: Some(entity), .. } => self.insert(*entity),
-            // Not JSON (logged when prepared): the previous version, if any, stays served.
-            PreparedChange::Upsert { entity: None, .. } => {}
-            PreparedChange::Delete { entity_id, .. } => {
+            FinalChange::Upsert(row) => self.upsert(row),
+            FinalChange::Delete { entity_id, .. } => {
                 if let Some(ordinal) = self.by_uid.get(entity_id.as_str()).copied() {
                     self.remove(ordinal);
                 }
@@ -645,6 +635,12 @@ impl ReadIndex {
         }
     }
 
+    fn upsert(&mut self, row: FinalEntityRow) {
+        if let Some(prepared) = prepare(row) {
+            self.insert(prepared);
+        }
+    }
+
     fn insert(&mut self, prepared: Prepared) {
         let Prepared { row, entity, search_rows, splices } = prepared;
         if let Some(previous) = self.by_uid.get(row.entity_id.as_str()).copied() {
@@ -778,25 +774,6 @@ struct Prepared {
     splices: Vec<Splice>,
 }
 
-/// A change of the feed with its entity parsed and flattened, ready to apply.
-enum PreparedChange {
-    Upsert { seq: i64, entity: Option<Box<Prepared>> },
-    Delete { seq: i64, entity_id: String },
-}
-
-impl PreparedChange {
-    fn of(change: FinalChange) -> PreparedChange {
-        match change {
-            FinalChange::Upsert(row) => {
-                PreparedChange::Upsert { seq: row.change_seq, entity: prepare(row).map(Box::new) }
-            }
-            FinalChange::Delete { entity_id, change_seq, .. } => {
-                PreparedChange::Delete { seq: change_seq, entity_id }
-            }
-        }
-    }
-}
-
 /// Parses and flattens one entity; `None` (logged) when the body is not JSON.
 fn prepare(row: FinalEntityRow) -> Option<Prepared> {
     let value: serde_json::Value = match serde_json::from_str(&row.body) {
@@ -836,11 +813,9 @@ pub async fn catch_up(index: &SharedIndex, store: &dyn CatalogStore) -> Result<u
             return Ok(applied);
         }
         applied += changes.len();
-        // Parsed on every core before the write lock is taken: readers wait only for inserts.
-        let prepared = crate::parallel::map_on_cores(changes, PreparedChange::of);
         let mut guard = index.write().unwrap_or_else(PoisonError::into_inner);
-        for change in prepared {
-            guard.apply_prepared(change);
+        for change in changes {
+            guard.apply(change);
         }
     }
 }
