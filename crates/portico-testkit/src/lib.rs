@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 pub use logs::LogCapture;
+pub use oidc::OidcProvider;
 use portico_app::{App, Portico};
 use portico_config::Config;
 use serde_json::Value;
@@ -16,6 +17,7 @@ pub use tokens::TokenSigner;
 use tower::ServiceExt;
 
 mod logs;
+mod oidc;
 mod tokens;
 
 /// Which database a test app runs on.

@@ -106,7 +106,12 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         tokio::spawn(app.serve_on(listener));
+        Harness::open_browser(dir, base, javascript).await
+    }
 
+    /// Starts chromedriver and a browser session for an app already served at `base`; `dir`
+    /// (the app's files) lives as long as the harness.
+    async fn open_browser(dir: tempfile::TempDir, base: String, javascript: bool) -> Harness {
         let port = free_port();
         let driver =
             Command::new(std::env::var("PORTICO_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))

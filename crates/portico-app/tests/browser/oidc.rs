@@ -8,17 +8,12 @@
 //! these tests fail saying so. Screenshots of the sign-in and refusal pages in both themes go
 //! to the harness's screenshot folder.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use fantoccini::ClientBuilder;
 use portico_app::Portico;
 use portico_config::Config;
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use portico_testkit::OidcProvider;
+use serde_json::json;
 
-use super::{Harness, enabled, free_port, type_into};
+use super::{Harness, enabled, type_into};
 
 const CLIENT_ID: &str = "portico";
 const CLIENT_SECRET: &str = "browser-test-client-secret";
@@ -53,62 +48,16 @@ spec:
   children: [team-a]
 ";
 
-/// `compat/oidc-provider/server.mjs` in a node process (ended when dropped).
-struct Provider {
-    issuer: String,
-    _process: tokio::process::Child,
-}
-
-impl Provider {
-    async fn start(redirect_uri: &str) -> Provider {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../compat/oidc-provider");
-        assert!(
-            dir.join("node_modules/oidc-provider/package.json").is_file(),
-            "the OpenID Connect provider these tests sign in with is not installed: run \
-             `npm ci --prefix compat/oidc-provider --no-audit --no-fund` in the repository root"
-        );
-        let mut process = tokio::process::Command::new("node")
-            .arg(dir.join("server.mjs"))
-            .args([
-                "--redirect-uri",
-                redirect_uri,
-                "--client-id",
-                CLIENT_ID,
-                "--client-secret",
-                CLIENT_SECRET,
-            ])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start node (Node.js 20 or later runs the OpenID Connect provider)");
-        let mut stdout = BufReader::new(process.stdout.take().expect("stdout")).lines();
-        let mut stderr = process.stderr.take().expect("stderr");
-        let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-            .await
-            .expect("the provider starts within 30 seconds")
-            .expect("read the provider's output");
-        let Some(issuer) = first.as_deref().and_then(|line| line.strip_prefix("listening ")) else {
-            let mut errors = String::new();
-            let _ = stderr.read_to_string(&mut errors).await;
-            panic!("the provider did not start: {first:?}\n{errors}");
-        };
-        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
-        tokio::spawn(async move { tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await });
-        Provider { issuer: issuer.to_owned(), _process: process }
-    }
-}
-
 /// The app with the provider and the users, and a browser (as [`Harness::start`] opens one).
-async fn start() -> (Harness, Provider) {
+async fn start() -> (Harness, OidcProvider) {
     let dir = tempfile::tempdir().expect("temporary folder");
     let users = dir.path().join("users.yaml");
     std::fs::write(&users, USERS).expect("write the users");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let provider = Provider::start(&format!("{base}/api/auth/oidc/handler/frame")).await;
+    let provider =
+        OidcProvider::start(&format!("{base}/api/auth/oidc/handler/frame"), CLIENT_ID, CLIENT_SECRET, &[])
+            .await;
     let yaml = format!(
         "app:\n  baseUrl: {base}\nbackend:\n  baseUrl: {base}\n  database:\n    client: better-sqlite3\n    connection: {db}\ncatalog:\n  rules:\n    - allow: [User, Group]\n  locations:\n    - type: file\n      target: {users}\nauth:\n  providers:\n    oidc:\n      development:\n        metadataUrl: {issuer}/.well-known/openid-configuration\n        clientId: {CLIENT_ID}\n        clientSecret: {CLIENT_SECRET}\n        signIn:\n          resolvers:\n            - resolver: emailMatchingUserEntityProfileEmail\n            - resolver: emailLocalPartMatchingUserEntityName\n",
         db = dir.path().join("portico.db").display(),
@@ -119,48 +68,13 @@ async fn start() -> (Harness, Provider) {
     let app = Portico::default().build(config).await.expect("app builds");
     app.settle().await;
     tokio::spawn(app.serve_on(listener));
-
-    let port = free_port();
-    let driver =
-        Command::new(std::env::var("PORTICO_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver (install chromium-driver)");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let profile = tempfile::tempdir().expect("browser profile folder");
-    let binary = std::env::var("PORTICO_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let capabilities = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": binary,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--hide-scrollbars", "--window-size=1440,900",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        },
-        "goog:loggingPrefs": { "browser": "ALL" },
-    });
-    let Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("open a browser session");
-    (Harness { client, driver, base, _dir: dir, _profile: profile }, provider)
+    (Harness::open_browser(dir, base, true).await, provider)
 }
 
 /// Console errors on the portal's pages: the provider's pages load a web font from the
 /// internet, which test machines cannot reach, and a refused sign-in's page reports its own
 /// 403 status.
-async fn portal_console_errors(h: &Harness, provider: &Provider) -> Vec<String> {
+async fn portal_console_errors(h: &Harness, provider: &OidcProvider) -> Vec<String> {
     h.console_errors()
         .await
         .into_iter()
@@ -171,7 +85,7 @@ async fn portal_console_errors(h: &Harness, provider: &Provider) -> Vec<String> 
 
 /// From the sign-in page, through the provider's login and consent pages as `account`, until
 /// the browser is back at the portal.
-async fn sign_in_at_provider(h: &Harness, provider: &Provider, account: &str) {
+async fn sign_in_at_provider(h: &Harness, provider: &OidcProvider, account: &str) {
     h.click("li[data-provider='oidc'] a.button").await;
     h.wait_for("the provider's login page", "document.querySelector('input[name=login]') !== null").await;
     assert!(h.url().await.starts_with(&provider.issuer), "the provider's own page: {}", h.url().await);

@@ -7,10 +7,8 @@
 //! every test here fails saying so.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use base64::Engine;
@@ -20,10 +18,9 @@ use portico_config::Config;
 use portico_store::{ActionFilter, AuditEntry, AuditOutcome, AuditQuery, AuditStore};
 use reqwest::cookie::{CookieStore, Jar};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use crate::{Answer, AuthApp, popup_payload};
-use portico_testkit::LogCapture;
+use portico_testkit::{LogCapture, OidcProvider};
 
 const CLIENT_ID: &str = "portico";
 const CLIENT_SECRET: &str = "oidc-client-s3cret-for-tests";
@@ -31,86 +28,19 @@ const CLIENT_SECRET: &str = "oidc-client-s3cret-for-tests";
 /// The team-a member Jane, as each kind of resolver finds her.
 const JANE_OWNERSHIP: [&str; 3] = ["user:default/jane", "group:default/team-a", "group:default/department"];
 
-fn provider_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../compat/oidc-provider")
-}
-
-/// Whether the provider cannot run here (no `node`, or its package not installed): the test
-/// then says so and passes, like the other npm-backed checks; `.ci/run` installs it.
-fn provider_missing() -> bool {
-    let installed = provider_dir().join("node_modules/oidc-provider/package.json").is_file();
-    let node = std::process::Command::new("node").arg("--version").output();
-    let missing = !installed || !node.is_ok_and(|output| output.status.success());
-    if missing {
-        eprintln!(
-            "skipped: the OpenID Connect provider these tests sign in with cannot run here; install \
-             Node.js 20+ and run `npm ci --prefix compat/oidc-provider --no-audit --no-fund`"
-        );
-    }
-    missing
-}
-
-/// The provider's folder; fails saying what to run when its package is not installed.
-fn require_provider() -> PathBuf {
-    let dir = provider_dir();
-    assert!(
-        dir.join("node_modules/oidc-provider/package.json").is_file(),
-        "the OpenID Connect provider these tests sign in with is not installed: run \
-         `npm ci --prefix compat/oidc-provider --no-audit --no-fund` in the repository root"
-    );
-    let node = std::process::Command::new("node").arg("--version").output();
-    assert!(
-        node.is_ok_and(|output| output.status.success()),
-        "`node` (20 or later) runs the OpenID Connect provider of these tests; install Node.js"
-    );
-    dir
-}
-
-/// `compat/oidc-provider/server.mjs` running in a node process (ended when dropped).
+/// The OpenID Connect provider, with a client for its test-only admin routes.
 struct Provider {
     issuer: String,
     http: reqwest::Client,
-    _process: tokio::process::Child,
+    _running: OidcProvider,
 }
 
 impl Provider {
     /// The provider with one client sending browsers back to `redirect_uri`; `args` are
     /// further options of server.mjs.
     async fn start(redirect_uri: &str, args: &[&str]) -> Provider {
-        let dir = require_provider();
-        let mut process = tokio::process::Command::new("node")
-            .arg(dir.join("server.mjs"))
-            .args([
-                "--redirect-uri",
-                redirect_uri,
-                "--client-id",
-                CLIENT_ID,
-                "--client-secret",
-                CLIENT_SECRET,
-            ])
-            .args(args)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start node");
-        let mut stdout = BufReader::new(process.stdout.take().expect("stdout")).lines();
-        let mut stderr = process.stderr.take().expect("stderr");
-        let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-            .await
-            .expect("the provider starts within 30 seconds")
-            .expect("read the provider's output");
-        let Some(issuer) = first.as_deref().and_then(|line| line.strip_prefix("listening ")) else {
-            let mut errors = String::new();
-            let _ = stderr.read_to_string(&mut errors).await;
-            panic!("the provider did not start: {first:?}\n{errors}");
-        };
-        // Keep reading, so that the provider never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
-        tokio::spawn(async move { tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await });
-        Provider { issuer: issuer.to_owned(), http: reqwest::Client::new(), _process: process }
+        let running = OidcProvider::start(redirect_uri, CLIENT_ID, CLIENT_SECRET, args).await;
+        Provider { issuer: running.issuer.clone(), http: reqwest::Client::new(), _running: running }
     }
 
     fn metadata_url(&self) -> String {
@@ -465,7 +395,7 @@ fn error_of(payload: &Value) -> (String, String) {
 
 #[tokio::test]
 async fn each_resolver_signs_in_its_user_with_groups_and_parent_groups() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &[]).await;
@@ -528,7 +458,7 @@ async fn each_resolver_signs_in_its_user_with_groups_and_parent_groups() {
 
 #[tokio::test]
 async fn an_unknown_user_is_refused_unless_signing_in_without_the_catalog_is_allowed() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &[]).await;
@@ -564,7 +494,7 @@ fn oidc_link(sign_in_page: &str) -> String {
 
 #[tokio::test]
 async fn the_sign_in_page_signs_in_with_the_provider_and_returns_to_the_page() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &[]).await;
@@ -632,7 +562,7 @@ async fn the_sign_in_page_signs_in_with_the_provider_and_returns_to_the_page() {
 
 #[tokio::test]
 async fn a_user_the_catalog_does_not_know_gets_a_page_saying_what_to_do() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &[]).await;
@@ -663,7 +593,7 @@ async fn a_user_the_catalog_does_not_know_gets_a_page_saying_what_to_do() {
 
 #[tokio::test]
 async fn return_addresses_never_lead_off_site() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &[]).await;
@@ -703,7 +633,7 @@ async fn return_addresses_never_lead_off_site() {
 
 #[tokio::test]
 async fn state_nonce_and_origin_are_checked_before_any_code_is_used() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &[]).await;
@@ -794,7 +724,7 @@ async fn state_nonce_and_origin_are_checked_before_any_code_is_used() {
 
 #[tokio::test]
 async fn the_pkce_verifier_is_sent_and_the_provider_enforces_it() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &[]).await;
@@ -831,7 +761,7 @@ async fn the_pkce_verifier_is_sent_and_the_provider_enforces_it() {
 
 #[tokio::test]
 async fn id_tokens_for_others_expired_or_signed_with_other_keys_are_refused() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &[]).await;
@@ -868,7 +798,7 @@ async fn id_tokens_for_others_expired_or_signed_with_other_keys_are_refused() {
 
 #[tokio::test]
 async fn rotated_provider_keys_are_picked_up_by_reading_the_jwks_again_once() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let portal = Portal::start(Users::sample(), &["--alg", "ES256"]).await;
@@ -903,7 +833,7 @@ async fn rotated_provider_keys_are_picked_up_by_reading_the_jwks_again_once() {
 
 #[tokio::test]
 async fn the_discovery_document_is_read_again_after_a_failure() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let port =
@@ -928,7 +858,7 @@ async fn the_discovery_document_is_read_again_after_a_failure() {
 
 #[tokio::test]
 async fn refresh_runs_the_resolvers_again_and_logout_ends_the_provider_session() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let users = Users::sample();
@@ -1010,7 +940,7 @@ async fn refresh_runs_the_resolvers_again_and_logout_ends_the_provider_session()
 
 #[tokio::test]
 async fn secrets_never_reach_logs_error_bodies_or_debug_output() {
-    if provider_missing() {
+    if OidcProvider::missing() {
         return;
     }
     let (captured, _guard) = LogCapture::install();
