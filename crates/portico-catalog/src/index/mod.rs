@@ -17,6 +17,7 @@
 //!   entities share the value); lowercased values that differ from their original are only
 //!   recorded as a small variant list, so a value is never stored three times.
 
+mod order;
 mod readable;
 mod search;
 mod splice;
@@ -354,6 +355,10 @@ pub(crate) struct Caches {
     pub(crate) facets: IdMap<Arc<str>>,
     /// Readable sets by caller; dropped on any change.
     pub(crate) readable: readable::ReadableCache,
+    /// Key id → the order of all entities under it; dropped on any change.
+    pub(crate) orders: IdMap<Arc<order::SortOrder>>,
+    /// Key id → the value of `ReadIndex::changes` when a request last found its order missing.
+    pub(crate) orders_wanted: IdMap<u64>,
 }
 
 /// One search row of an entity: ids into the key and value interners; `original` is `NONE`
@@ -422,6 +427,8 @@ pub struct ReadIndex {
     /// Entities grouped for read permission, when policies look at entities.
     read_classes: Option<readable::ReadClasses>,
     last_seq: i64,
+    /// Counts entities inserted and removed, so caches can tell whether anything changed.
+    changes: u64,
 }
 
 impl ReadIndex {
@@ -593,7 +600,8 @@ impl ReadIndex {
             .sum();
         let caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
         let cached: usize = caches.text.values().map(|t| t.heap_bytes()).sum::<usize>()
-            + caches.facets.values().map(|f| f.len()).sum::<usize>();
+            + caches.facets.values().map(|f| f.len()).sum::<usize>()
+            + caches.orders.values().map(|o| o.heap_bytes()).sum::<usize>();
         slots
             + self.slots.capacity() * std::mem::size_of::<Option<Slot>>()
             + self.key_data.capacity() * std::mem::size_of::<KeyData>()
@@ -661,8 +669,10 @@ impl ReadIndex {
             classes.insert(ordinal, &entity);
         }
         let mut rows = Vec::with_capacity(search_rows.len());
+        self.changes += 1;
         let caches = self.caches.get_mut().unwrap_or_else(PoisonError::into_inner);
         caches.readable.clear();
+        caches.orders.clear();
         for search_row in search_rows {
             let key = self.keys.intern(&search_row.key);
             if key as usize >= self.key_data.len() {
@@ -707,8 +717,10 @@ impl ReadIndex {
         if let Some(classes) = &mut self.read_classes {
             classes.remove(ordinal);
         }
+        self.changes += 1;
         let caches = self.caches.get_mut().unwrap_or_else(PoisonError::into_inner);
         caches.readable.clear();
+        caches.orders.clear();
         for row in slot.rows.iter() {
             let data = &mut self.key_data[row.key as usize];
             if data.exists.as_mut().is_some_and(|e| e.remove(ordinal)) {

@@ -13,9 +13,13 @@ use std::sync::{Arc, PoisonError};
 
 use roaring::RoaringBitmap;
 
+use super::order::SortOrder;
 use super::strings::NONE;
 use super::text::TextIndex;
 use super::{EntityView, KeyData, Postings, ReadIndex};
+
+/// Sorting fewer matches than this costs less than keeping the order of every entity would.
+const ORDER_WORTH_KEEPING: u64 = 1024;
 
 /// A filter over indexed keys (Backstage's `EntityFilter`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +211,7 @@ impl ReadIndex {
     }
 
     /// The first (lowercased) value of `key` of an entity.
-    fn sort_value(&self, ordinal: u32, key: Option<u32>) -> Option<&str> {
+    pub(super) fn sort_value(&self, ordinal: u32, key: Option<u32>) -> Option<&str> {
         let key = key?;
         let row = self.rows_of(ordinal, key).first()?;
         (row.original != NONE).then(|| self.values.get(self.case.lower(row.original)))
@@ -310,6 +314,9 @@ impl ReadIndex {
         }
 
         let key = request.order.as_ref().and_then(|o| self.key_id(&o.field));
+        if let Some(order) = key.and_then(|key| self.sort_order(key, set.len())) {
+            return self.page_in_order(set, request, &order, direction, wanted, skip);
+        }
         let mut keyed: Vec<Keyed<'_>> = set
             .iter()
             .map(|o| Keyed { value: self.sort_value(o, key), uid: self.uid_of(o), ordinal: o })
@@ -329,6 +336,68 @@ impl ReadIndex {
             page.reverse();
         }
         page
+    }
+
+    /// [`ReadIndex::page`] with the order of all entities under the sort key at hand: the
+    /// matches are placed by integer lookups instead of string comparisons.
+    fn page_in_order(
+        &self,
+        set: &RoaringBitmap,
+        request: &PageRequest,
+        order: &SortOrder,
+        direction: Direction,
+        wanted: usize,
+        skip: usize,
+    ) -> Vec<u32> {
+        let key = request.order.as_ref().and_then(|o| self.key_id(&o.field));
+        let after = request.after.as_ref().map(|cursor| {
+            let boundary = order.boundary((cursor.value.as_deref(), &cursor.uid), |ordinal| {
+                (self.sort_value(ordinal, key), self.uid_of(ordinal))
+            });
+            order.cursor_place(boundary, direction)
+        });
+        let mut placed: Vec<(i64, u32)> = set
+            .iter()
+            .filter_map(|ordinal| order.place(ordinal, direction).map(|place| (place, ordinal)))
+            .filter(|&(place, _)| match after {
+                None => true,
+                Some(cursor) if request.backwards => place < cursor,
+                Some(cursor) => place > cursor,
+            })
+            .collect();
+        // Forward pages take the first places, backward pages the last ones before the cursor.
+        let key_of = |&(place, _): &(i64, u32)| if request.backwards { -place } else { place };
+        if placed.len() > wanted {
+            placed.select_nth_unstable_by_key(wanted - 1, key_of);
+            placed.truncate(wanted);
+        }
+        placed.sort_unstable_by_key(|&(place, _)| place);
+        if request.backwards {
+            placed.into_iter().map(|(_, ordinal)| ordinal).collect()
+        } else {
+            placed.into_iter().skip(skip).map(|(_, ordinal)| ordinal).collect()
+        }
+    }
+
+    /// The order of all entities under `key`, when it is cached, or else when a request over
+    /// `matches` entities is costly to sort and a request already asked for the order with
+    /// nothing changed since; `None` sends the request down the sorting path.
+    fn sort_order(&self, key: u32, matches: u64) -> Option<Arc<SortOrder>> {
+        {
+            let mut caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(order) = caches.orders.get(&key) {
+                return Some(order.clone());
+            }
+            if matches < ORDER_WORTH_KEEPING
+                || caches.orders_wanted.insert(key, self.changes) != Some(self.changes)
+            {
+                return None;
+            }
+        }
+        let built = Arc::new(SortOrder::build(self, key));
+        // Only `&mut self` changes the index, so a concurrent build produced the same order.
+        self.caches.lock().unwrap_or_else(PoisonError::into_inner).orders.insert(key, built.clone());
+        Some(built)
     }
 
     /// The keyset position of an entity under a sort field (see [`PageRequest`]).

@@ -1,6 +1,6 @@
 //! The read index on its own: applying the change feed.
 
-use portico_catalog::index::{EntityFilter, ReadIndex};
+use portico_catalog::index::{Direction, EntityFilter, PageRequest, Position, ReadIndex, SortKey};
 use portico_store::FinalChange;
 use serde_json::json;
 
@@ -173,4 +173,156 @@ fn loading_a_large_snapshot_equals_applying_it_change_by_change() {
     assert_eq!(facet(&loaded, "spec.owner").len(), 11);
     let body = |index: &ReadIndex| index.by_uid("u-1999").map(|e| e.body.to_owned());
     assert_eq!(body(&loaded), body(&applied));
+}
+
+/// A catalog large enough for the index to keep the order of its entities under a sort key:
+/// titles repeat, differ in case, are null or missing, and uids are not in insertion order.
+fn titled(i: usize, title: Option<serde_json::Value>) -> serde_json::Value {
+    let mut metadata = json!({"name": format!("user-{i:04}"), "namespace": "default",
+        "uid": format!("u-{:04}", (i * 7919) % 1_500)});
+    if let Some(title) = title {
+        metadata["title"] = title;
+    }
+    json!({"apiVersion": "backstage.io/v1alpha1", "kind": "User", "metadata": metadata, "spec": {}, "relations": []})
+}
+
+fn title_of(i: usize) -> Option<serde_json::Value> {
+    const TITLES: [&str; 7] = ["Alpha", "alpha", "Beta", "gamma", "Gamma", "Épsilon", ""];
+    match i % 10 {
+        0 => None,
+        1 => Some(serde_json::Value::Null),
+        _ => Some(json!(TITLES[i % TITLES.len()])),
+    }
+}
+
+/// Backstage's order: by lowercased value in the requested direction, entities without a
+/// value last; ties (and those without a value) by uid in the same direction.
+fn expected_order(bodies: &[serde_json::Value], direction: Direction) -> Vec<String> {
+    let mut keyed: Vec<(Option<String>, String)> = bodies
+        .iter()
+        .map(|body| {
+            let title = body["metadata"]["title"].as_str().map(str::to_lowercase);
+            (title, body["metadata"]["uid"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        let by_value = match (&a.0, &b.0) {
+            (Some(x), Some(y)) if direction == Direction::Asc => x.cmp(y),
+            (Some(x), Some(y)) => y.cmp(x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        let by_uid = if direction == Direction::Asc { a.1.cmp(&b.1) } else { b.1.cmp(&a.1) };
+        by_value.then(by_uid)
+    });
+    keyed.into_iter().map(|(_, uid)| uid).collect()
+}
+
+/// Walks every page forward, then every page backward from the last entity, returning uids.
+fn walk(index: &ReadIndex, order: &SortKey, limit: usize) -> (Vec<String>, Vec<String>) {
+    let set = index.all().clone();
+    let uids = |page: &[u32]| {
+        page.iter().map(|&o| index.entity(o).expect("entity").uid.to_owned()).collect::<Vec<_>>()
+    };
+    let mut forward: Vec<u32> = Vec::new();
+    loop {
+        let after = forward.last().map(|&o| index.position(o, Some(order)));
+        let request = PageRequest { order: Some(order.clone()), after, backwards: false, offset: 0, limit };
+        let mut page = index.page(&set, &request);
+        let more = page.len() > limit;
+        page.truncate(limit);
+        forward.extend(&page);
+        if !more {
+            break;
+        }
+    }
+    let mut backward: Vec<u32> = forward.last().copied().into_iter().collect();
+    loop {
+        let after = Some(index.position(backward[0], Some(order)));
+        let request = PageRequest { order: Some(order.clone()), after, backwards: true, offset: 0, limit };
+        let page = index.page(&set, &request);
+        if page.is_empty() {
+            break;
+        }
+        backward.splice(0..0, page);
+    }
+    (uids(&forward), uids(&backward))
+}
+
+/// Keyset pages over many entities are placed with the order the index keeps per sort key;
+/// they must equal Backstage's order exactly, and the kept order must follow changes.
+#[test]
+fn keyset_pages_over_a_kept_sort_order_follow_backstage_order_and_changes() {
+    let mut bodies: Vec<serde_json::Value> = (0..1_500).map(|i| titled(i, title_of(i))).collect();
+    let mut index = ReadIndex::new();
+    index.load(bodies.iter().enumerate().map(|(i, body)| row(body, i as i64 + 1)).collect(), 1_500);
+    let before = index.heap_bytes();
+    for direction in [Direction::Asc, Direction::Desc] {
+        let order = SortKey { field: "metadata.title".into(), direction };
+        let (forward, backward) = walk(&index, &order, 37);
+        assert!(forward == expected_order(&bodies, direction), "{direction:?} forward");
+        assert!(backward == forward, "{direction:?} backward");
+    }
+    // The walks used the kept order (four bytes per entity and direction-independent ranks).
+    assert!(index.heap_bytes() >= before + 1_500 * 8, "the sort order was not kept");
+
+    // A cursor whose entity is gone still finds its place; a change drops the kept order.
+    // Cursors on an entity with a title and on one without, in both directions.
+    let orders = [Direction::Asc, Direction::Desc]
+        .map(|direction| SortKey { field: "metadata.title".into(), direction });
+    let cursor_uids = [700, 1_450].map(|at| expected_order(&bodies, Direction::Asc)[at].clone());
+    let cursors: Vec<(SortKey, Position, String)> = orders
+        .iter()
+        .flat_map(|order| cursor_uids.iter().map(move |uid| (order.clone(), uid)))
+        .map(|(order, uid)| {
+            let position = index.position(index.by_uid(uid).expect("cursor entity").ordinal, Some(&order));
+            (order, position, uid.clone())
+        })
+        .collect();
+    bodies[0] = titled(0, Some(json!("Beta")));
+    index.apply(FinalChange::Upsert(row(&bodies[0], 1_501)));
+    // The entities after each cursor: those after its entity, had it stayed.
+    let after_cursors: Vec<Vec<String>> = cursors
+        .iter()
+        .map(|(order, _, uid)| {
+            let with_cursor = expected_order(&bodies, order.direction);
+            let at = with_cursor.iter().position(|u| u == uid).expect("cursor place");
+            with_cursor[at + 1..(at + 6).min(with_cursor.len())].to_vec()
+        })
+        .collect();
+    for (seq, uid) in (1_502..).zip(&cursor_uids) {
+        let removed = bodies.iter().position(|b| b["metadata"]["uid"] == uid.as_str()).expect("body");
+        let entity_ref =
+            format!("user:default/{}", bodies[removed]["metadata"]["name"].as_str().expect("name"));
+        index.apply(FinalChange::Delete { entity_id: uid.clone(), entity_ref, change_seq: seq });
+        bodies.remove(removed);
+    }
+    for _ in 0..3 {
+        for ((order, cursor, _), expected) in cursors.iter().zip(&after_cursors) {
+            let request = PageRequest {
+                order: Some(order.clone()),
+                after: Some(cursor.clone()),
+                backwards: false,
+                offset: 0,
+                limit: 4,
+            };
+            let page: Vec<String> = index
+                .page(index.all(), &request)
+                .iter()
+                .map(|&o| index.entity(o).expect("entity").uid.to_owned())
+                .collect();
+            assert_eq!(&page, expected, "after a removed cursor entity, {:?}", order.direction);
+        }
+    }
+    for order in &orders {
+        let (walked, expected) = (walk(&index, order, 100).0, expected_order(&bodies, order.direction));
+        let differs = walked.iter().zip(&expected).position(|(a, b)| a != b);
+        assert_eq!(
+            (walked.len(), differs),
+            (expected.len(), None),
+            "{:?} walk after changes",
+            order.direction
+        );
+    }
 }
