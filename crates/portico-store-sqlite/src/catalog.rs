@@ -292,13 +292,14 @@ async fn apply_children(
             if parent == Parent::Entity(child.entity_ref.clone()) || accepted.contains(&child.entity_ref) {
                 continue;
             }
-            match known.get_mut(&child.entity_ref) {
+            let new_to_the_catalog = match known.get_mut(&child.entity_ref) {
                 None => {
                     known.insert(
                         child.entity_ref.clone(),
                         KnownRow { hash: child.hash.clone(), location_key: child.location_key.clone() },
                     );
                     inserts.push((new_entity_id(), child.clone()));
+                    true
                 }
                 Some(existing) => {
                     if existing.location_key.is_some() && existing.location_key != child.location_key {
@@ -316,10 +317,15 @@ async fn apply_children(
                         existing.location_key.clone_from(&child.location_key);
                         updates.push((child.clone(), changed));
                     }
+                    false
                 }
-            }
+            };
             if old.remove(&child.entity_ref).is_none() {
-                report.stitch(&child.entity_ref);
+                // A child new to the catalog has nothing to serve until it is processed, and
+                // processing stitches it; an existing one may stop being an orphan.
+                if !new_to_the_catalog {
+                    report.stitch(&child.entity_ref);
+                }
                 edge_inserts.push((parent.clone(), child.entity_ref.clone()));
             }
             accepted.insert(child.entity_ref);
