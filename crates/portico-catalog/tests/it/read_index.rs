@@ -225,8 +225,11 @@ fn walk(index: &ReadIndex, order: &SortKey, limit: usize) -> (Vec<String>, Vec<S
     let uids = |page: &[u32]| {
         page.iter().map(|&o| index.entity(o).expect("entity").uid.to_owned()).collect::<Vec<_>>()
     };
+    // A broken order could page forever; no walk needs more pages than there are entities.
+    let most_pages = index.len() + 1;
     let mut forward: Vec<u32> = Vec::new();
-    loop {
+    for page_number in 0.. {
+        assert!(page_number <= most_pages, "the forward walk does not end");
         let after = forward.last().map(|&o| index.position(o, Some(order)));
         let request = PageRequest { order: Some(order.clone()), after, backwards: false, offset: 0, limit };
         let mut page = index.page(&set, &request);
@@ -238,7 +241,8 @@ fn walk(index: &ReadIndex, order: &SortKey, limit: usize) -> (Vec<String>, Vec<S
         }
     }
     let mut backward: Vec<u32> = forward.last().copied().into_iter().collect();
-    loop {
+    for page_number in 0.. {
+        assert!(page_number <= most_pages, "the backward walk does not end");
         let after = Some(index.position(backward[0], Some(order)));
         let request = PageRequest { order: Some(order.clone()), after, backwards: true, offset: 0, limit };
         let page = index.page(&set, &request);
