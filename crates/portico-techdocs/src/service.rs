@@ -101,6 +101,17 @@ impl BuildState {
     }
 }
 
+/// Why a check runs, which decides whether sources that failed to build are built again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckReason {
+    /// The periodic background check: sources whose build failed are not built again until
+    /// they change (a catalog may document thousands of entities whose docs cannot build).
+    Periodic,
+    /// A reader opened the docs or asked for a sync: unchanged sources whose build failed are
+    /// built again, since the failure may have been a passing one.
+    Requested,
+}
+
 /// The last build of a site, as the API and the reader show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -123,6 +134,10 @@ pub struct BuildRecord {
     /// Fingerprint of the sources the published site was built from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Fingerprint of the sources whose last build failed: periodic checks do not build them
+    /// again until they change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_fingerprint: Option<String>,
     /// Whether a site is published (possibly from before a failed build).
     pub published: bool,
 }
@@ -138,6 +153,7 @@ impl Default for BuildRecord {
             warnings: Vec::new(),
             error: None,
             fingerprint: None,
+            failed_fingerprint: None,
             published: false,
         }
     }
@@ -588,7 +604,7 @@ impl TechDocs {
             .get(key)
             .and_then(|entry| entry.checked_at)
             .is_some_and(|at| at.elapsed() < min_age);
-        if recent { Ok(CheckOutcome::Unchanged) } else { self.check(key, log).await }
+        if recent { Ok(CheckOutcome::Unchanged) } else { self.check(key, CheckReason::Requested, log).await }
     }
 
     /// Checks one documented entity (by lower-cased triplet key): prepares its sources, builds
@@ -596,6 +612,7 @@ impl TechDocs {
     pub async fn check(
         &self,
         key: &str,
+        reason: CheckReason,
         log: &mut (dyn FnMut(String) + Send),
     ) -> Result<CheckOutcome, String> {
         let entry = {
@@ -610,7 +627,7 @@ impl TechDocs {
             }
             entry
         };
-        let result = self.check_entry(&entry, log).await;
+        let result = self.check_entry(&entry, reason, log).await;
         let mut state = self.write_state();
         state.running.remove(key);
         if let Some(current) = state.entries.get_mut(key) {
@@ -637,6 +654,7 @@ impl TechDocs {
     async fn check_entry(
         &self,
         entry: &DocEntry,
+        reason: CheckReason,
         log: &mut (dyn FnMut(String) + Send),
     ) -> Result<(CheckOutcome, Option<(BuildRecord, Vec<String>)>), BuildRecord> {
         let site = self.site_dir(&entry.triplet);
@@ -644,7 +662,7 @@ impl TechDocs {
             Ok(source) => source.clone(),
             Err(error) => {
                 log(error.clone());
-                return Err(self.record_failure(&site, &entry.build, error.clone()).await);
+                return Err(self.record_failure(&site, &entry.build, error.clone(), None).await);
             }
         };
         log(format!("Preparing docs of {} from {}", entry.entity_ref, source.describe()));
@@ -652,7 +670,7 @@ impl TechDocs {
             Ok(prepared) => prepared,
             Err(error) => {
                 log(error.clone());
-                return Err(self.record_failure(&site, &entry.build, error).await);
+                return Err(self.record_failure(&site, &entry.build, error, None).await);
             }
         };
         if entry.build.published && entry.build.fingerprint.as_deref() == Some(prepared.fingerprint.as_str())
@@ -663,12 +681,25 @@ impl TechDocs {
             } else {
                 entry.search_ids.clone()
             };
-            let record = BuildRecord { state: BuildState::Published, error: None, ..entry.build.clone() };
+            let record = BuildRecord {
+                state: BuildState::Published,
+                error: None,
+                failed_fingerprint: None,
+                ..entry.build.clone()
+            };
             return Ok((CheckOutcome::Unchanged, Some((record, ids))));
+        }
+        if reason == CheckReason::Periodic
+            && entry.build.state == BuildState::Failed
+            && entry.build.failed_fingerprint.as_deref() == Some(prepared.fingerprint.as_str())
+        {
+            log("These sources failed to build and have not changed since; not building them again"
+                .to_owned());
+            return Err(entry.build.clone());
         }
 
         let Ok(_slot) = self.inner.build_slots.acquire().await else {
-            return Err(self.record_failure(&site, &entry.build, "shutting down".to_owned()).await);
+            return Err(self.record_failure(&site, &entry.build, "shutting down".to_owned(), None).await);
         };
         self.set_state(&entry.triplet.key(), BuildState::Building);
         log(format!("Building {}", entry.triplet.path()));
@@ -694,7 +725,7 @@ impl TechDocs {
             Err(error) => {
                 log(format!("Build failed: {error}"));
                 let _ = tokio::fs::remove_dir_all(&staging).await;
-                return Err(self.record_failure(&site, &entry.build, error).await);
+                return Err(self.record_failure(&site, &entry.build, error, Some(fingerprint)).await);
             }
         };
         let mut warnings = prepared.warnings.clone();
@@ -711,6 +742,7 @@ impl TechDocs {
             warnings,
             error: None,
             fingerprint: Some(fingerprint),
+            failed_fingerprint: None,
             published: true,
         };
         drop(prepared);
@@ -722,7 +754,7 @@ impl TechDocs {
         if let Err(error) = publish(&staging, &site, &trash, &record).await {
             let error = format!("could not publish the built docs: {error}");
             log(error.clone());
-            return Err(self.record_failure(&site, &entry.build, error).await);
+            return Err(self.record_failure(&site, &entry.build, error, None).await);
         }
         log(format!(
             "Published {} pages ({} rebuilt, {} unchanged) in {} ms",
@@ -746,13 +778,21 @@ impl TechDocs {
     }
 
     /// The record of a failed check, also written into the published site (if there is one)
-    /// so the failure is shown after a restart too.
-    async fn record_failure(&self, site: &Path, previous: &BuildRecord, error: String) -> BuildRecord {
+    /// so the failure is shown after a restart too. `failed_fingerprint` names the sources when
+    /// building them failed (not reading them, nor publishing the result: those may pass).
+    async fn record_failure(
+        &self,
+        site: &Path,
+        previous: &BuildRecord,
+        error: String,
+        failed_fingerprint: Option<String>,
+    ) -> BuildRecord {
         let published = tokio::fs::try_exists(site.join("techdocs_metadata.json")).await.unwrap_or(false);
         let record = BuildRecord {
             state: BuildState::Failed,
             finished_at: Some(now_millis()),
             error: Some(error),
+            failed_fingerprint,
             published,
             ..previous.clone()
         };
@@ -841,7 +881,7 @@ impl TechDocs {
                 self.read_state().entries.get(&key).and_then(|entry| entry.build.error.clone());
             checks.spawn(async move {
                 let mut log = |line: String| tracing::debug!(site = %key, "{line}");
-                match service.check(&key, &mut log).await {
+                match service.check(&key, CheckReason::Periodic, &mut log).await {
                     Ok(_) => {}
                     // The same failure every check interval is news once: a catalog may hold
                     // thousands of entities whose docs cannot build, and the build record (the

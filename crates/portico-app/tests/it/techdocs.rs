@@ -182,6 +182,35 @@ async fn the_same_build_failure_is_warned_about_once() {
 }
 
 #[tokio::test]
+async fn periodic_checks_do_not_rebuild_unchanged_sources_that_failed() {
+    let app = app_with_docs(FAST_CHECKS).await;
+    write_file(app.dir(), "repo/mkdocs.yml", "site_name: Broken\ndocs_dir: ../../etc\n");
+    let (logs, _guard) = LogCapture::install();
+    app.settle().await;
+    let failed = build_record(&app).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(failed.get("failedFingerprint").is_some(), "{failed}");
+
+    app.settle().await;
+    app.settle().await;
+    assert_eq!(build_record(&app).await, failed, "the same sources are not built again");
+    assert!(logs.text().contains("have not changed since; not building them again"), "{}", logs.text());
+
+    // A reader asking for a sync builds again: the failure may have been a passing one.
+    let sync = app.get("/api/techdocs/sync/default/component/payments").await.text();
+    assert!(sync.contains("Build failed"), "{sync}");
+    let retried = build_record(&app).await;
+    assert_ne!(retried["finishedAt"], failed["finishedAt"], "{retried}");
+
+    // Changed sources are built at the next periodic check.
+    write_file(app.dir(), "repo/mkdocs.yml", "site_name: Payments\n");
+    app.settle().await;
+    let fixed = build_record(&app).await;
+    assert_eq!(fixed["state"], "published", "{fixed}");
+    assert!(fixed.get("failedFingerprint").is_none(), "{fixed}");
+}
+
+#[tokio::test]
 async fn a_failed_build_keeps_the_published_version() {
     let app = app_with_docs(FAST_CHECKS).await;
     write_file(app.dir(), "repo/mkdocs.yml", "site_name: Broken\ndocs_dir: ../../etc\n");
