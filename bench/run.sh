@@ -108,7 +108,9 @@ for N in "$@"; do
 
   # --- SQLite, fresh file ----------------------------------------------------
   DB=$WORK/portico-$N.db
-  rm -f "$DB" "$DB-wal" "$DB-shm"
+  # A fresh run also starts without the search index and published docs of an earlier one
+  # (the portal keeps them in data/ beside the configuration).
+  rm -rf "$DB" "$DB-wal" "$DB-shm" "$WORK/data"
   CONFIG=$WORK/portico-sqlite-$N.yaml
   write_config "$CONFIG" better-sqlite3 "$DB" "$CAT"
   log "N=$N: Portico on SQLite ($DB)"
@@ -126,6 +128,7 @@ for N in "$@"; do
     PGDB=$DB_PREFIX$N
     psql_super "drop database if exists \"$PGDB\" with (force)"
     psql_super "create database \"$PGDB\""
+    rm -rf "$WORK/data"
     CONFIG=$WORK/portico-pg-$N.yaml
     write_config "$CONFIG" pg "postgres://$PGSUPERUSER@$PGHOST:$PGPORT/$PGDB" "$CAT"
     log "N=$N: Portico on PostgreSQL (database $PGDB)"
