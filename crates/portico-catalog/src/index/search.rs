@@ -178,6 +178,10 @@ impl ReadIndex {
         if term.contains('\0') {
             return result;
         }
+        // Most matching values (names, titles) belong to one entity each. Their ordinals are
+        // gathered and the bitmap built from them sorted: inserting thousands of ordinals one
+        // by one, in value order, costs several times more.
+        let mut single: Vec<u32> = Vec::new();
         for field in fields {
             let Some((key, data)) = self
                 .key_id(&field.to_lowercase())
@@ -186,11 +190,16 @@ impl ReadIndex {
                 continue;
             };
             let text = self.text_index(key, data);
-            text.search(&term, |value| {
-                if let Some(postings) = data.values.get(text.originals[value]) {
-                    postings.union_into(&mut result);
-                }
+            text.search(&term, |value| match data.values.get(text.originals[value]) {
+                Some(Postings::One(ordinal)) => single.push(*ordinal),
+                Some(postings) => postings.union_into(&mut result),
+                None => {}
             });
+        }
+        single.sort_unstable();
+        single.dedup();
+        if let Ok(singles) = RoaringBitmap::from_sorted_iter(single) {
+            result |= singles;
         }
         result
     }

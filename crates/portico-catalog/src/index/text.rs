@@ -27,6 +27,9 @@ pub(crate) struct TextIndex {
     postings: Vec<u32>,
 }
 
+/// Values up to this many bytes are checked window by window rather than with `memmem`.
+const SHORT_VALUE: usize = 64;
+
 fn bucket(gram: &[u8], mask: usize) -> usize {
     let word = u32::from(gram[0]) | u32::from(gram[1]) << 8 | u32::from(gram[2]) << 16;
     (word.wrapping_mul(0x9e37_79b1) >> 8) as usize & mask
@@ -108,8 +111,17 @@ impl TextIndex {
         else {
             return;
         };
+        let needle = term.as_bytes();
         for &value in shortest {
-            if finder.find(self.value(value as usize)).is_some() {
+            let value_text = self.value(value as usize);
+            // Names and titles are short: comparing their windows directly is cheaper than
+            // starting a vectorised search in each of thousands of candidates.
+            let contains = if value_text.len() <= SHORT_VALUE {
+                value_text.windows(needle.len()).any(|window| window == needle)
+            } else {
+                finder.find(value_text).is_some()
+            };
+            if contains {
                 found(value as usize);
             }
         }
@@ -142,6 +154,31 @@ mod tests {
         let index = TextIndex::build(values.iter().enumerate().map(|(i, v)| (i as u32, v.as_str())));
         for term in ["payments", "0042", "4-p", "-", "s", "svc-1999-payments", "zzz", "svc-2000"] {
             let expected: Vec<u32> = (0..2000).filter(|&i| values[i as usize].contains(term)).collect();
+            assert_eq!(found(&index, term), expected, "{term}");
+        }
+    }
+
+    #[test]
+    fn long_values_are_searched_as_well_as_short_ones() {
+        // Short values are checked window by window, long ones with memmem; both must agree
+        // with a plain substring test, at the start, middle and end of a value.
+        let values: Vec<String> = (0..500)
+            .map(|i| {
+                let filler = "x".repeat(i % 3 * 40);
+                match i % 4 {
+                    0 => format!("ledger-{i}{filler}"),
+                    1 => format!("{filler}-ledger-{i}"),
+                    2 => format!("{filler}{i}-ledge"),
+                    _ => format!("{i}{filler}ledger"),
+                }
+            })
+            .collect();
+        assert!(
+            values.iter().any(|v| v.len() > SHORT_VALUE) && values.iter().any(|v| v.len() <= SHORT_VALUE)
+        );
+        let index = TextIndex::build(values.iter().enumerate().map(|(i, v)| (i as u32, v.as_str())));
+        for term in ["ledger", "ledge", "r-1", "xxl", "x-l", "99-ledge"] {
+            let expected: Vec<u32> = (0..500).filter(|&i| values[i as usize].contains(term)).collect();
             assert_eq!(found(&index, term), expected, "{term}");
         }
     }
