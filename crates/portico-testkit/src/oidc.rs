@@ -59,39 +59,58 @@ impl OidcProvider {
             node_runs(),
             "`node` (20 or later) runs the OpenID Connect provider of these tests; install Node.js"
         );
-        let dir = provider_dir();
-        let mut process = tokio::process::Command::new("node")
-            .arg(dir.join("server.mjs"))
-            .args([
-                "--redirect-uri",
-                redirect_uri,
-                "--client-id",
-                client_id,
-                "--client-secret",
-                client_secret,
-            ])
-            .args(args)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start node");
-        let mut stdout = BufReader::new(process.stdout.take().expect("stdout")).lines();
-        let mut stderr = process.stderr.take().expect("stderr");
-        let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-            .await
-            .expect("the provider starts within 30 seconds")
-            .expect("read the provider's output");
-        let Some(issuer) = first.as_deref().and_then(|line| line.strip_prefix("listening ")) else {
-            let mut errors = String::new();
-            let _ = stderr.read_to_string(&mut errors).await;
-            panic!("the provider did not start: {first:?}\n{errors}");
-        };
-        // Keep reading, so that the provider never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
-        tokio::spawn(async move { tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await });
-        OidcProvider { issuer: issuer.to_owned(), _process: process }
+        // node can stall at start-up on a loaded machine: a provider that prints nothing in
+        // time is replaced once before the test gives up, and both attempts are reported.
+        let mut failures = Vec::new();
+        for _ in 0..2 {
+            match spawn(redirect_uri, client_id, client_secret, args).await {
+                Ok(provider) => return provider,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("the OpenID Connect provider did not start:\n{}", failures.join("\n"));
     }
+}
+
+/// Starts server.mjs and waits (at most 30 s) for its `listening <issuer>` line; `Err` says
+/// what went wrong, with what the process wrote to stderr.
+async fn spawn(
+    redirect_uri: &str,
+    client_id: &str,
+    client_secret: &str,
+    args: &[&str],
+) -> Result<OidcProvider, String> {
+    let dir = provider_dir();
+    let mut process = tokio::process::Command::new("node")
+        .arg(dir.join("server.mjs"))
+        .args(["--redirect-uri", redirect_uri, "--client-id", client_id, "--client-secret", client_secret])
+        .args(args)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|error| format!("node could not be started: {error}"))?;
+    let mut stdout = BufReader::new(process.stdout.take().expect("stdout")).lines();
+    let mut stderr = process.stderr.take().expect("stderr");
+    let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line()).await;
+    let issuer = match &first {
+        Ok(Ok(Some(line))) => line.strip_prefix("listening ").map(str::to_owned),
+        _ => None,
+    };
+    let Some(issuer) = issuer else {
+        let _ = process.start_kill();
+        let mut errors = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stderr.read_to_string(&mut errors)).await;
+        let what = match first {
+            Err(_) => "no output within 30 seconds".to_owned(),
+            Ok(line) => format!("first output {line:?}"),
+        };
+        return Err(format!("{what}; stderr: {errors}"));
+    };
+    // Keep reading, so that the provider never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+    tokio::spawn(async move { tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await });
+    Ok(OidcProvider { issuer, _process: process })
 }
