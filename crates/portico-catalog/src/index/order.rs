@@ -14,6 +14,8 @@ use super::search::Direction;
 /// the order `compare_keyed` defines for ascending requests.
 #[derive(Debug)]
 pub(crate) struct SortOrder {
+    /// The key id the entities are ordered by.
+    key: u32,
     /// Ordinals in ascending order.
     sorted: Vec<u32>,
     /// Index into `sorted` of each ordinal (`u32::MAX` for free slots).
@@ -51,29 +53,23 @@ impl SortOrder {
         for (position, &ordinal) in sorted.iter().enumerate() {
             rank[ordinal as usize] = position as u32;
         }
-        SortOrder { sorted, rank, present }
+        SortOrder { key, sorted, rank, present }
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
         (self.sorted.capacity() + self.rank.capacity()) * 4
     }
 
-    /// Locates a cursor position `(value, uid)`; `value_and_uid` reads an entity's own.
-    pub(crate) fn boundary<'a>(
-        &self,
-        cursor: (Option<&str>, &str),
-        value_and_uid: impl Fn(u32) -> (Option<&'a str>, &'a str),
-    ) -> Boundary {
+    /// Locates a cursor position `(value, uid)` among the entities of `index`.
+    pub(crate) fn boundary(&self, index: &ReadIndex, cursor: (Option<&str>, &str)) -> Boundary {
         let present = self.present as usize;
         let (range, cursor_key) = match cursor.0 {
             Some(value) => (0..present, (value, cursor.1)),
             None => (present..self.sorted.len(), ("", cursor.1)),
         };
         let group = &self.sorted[range.clone()];
-        let key_of = |ordinal: u32| {
-            let (value, uid) = value_and_uid(ordinal);
-            (value.unwrap_or(""), uid)
-        };
+        let key_of =
+            |ordinal: u32| (index.sort_value(ordinal, Some(self.key)).unwrap_or(""), index.uid_of(ordinal));
         let within = group.partition_point(|&o| key_of(o) < cursor_key);
         let exact = group.get(within).is_some_and(|&o| key_of(o) == cursor_key);
         Boundary { at: (range.start + within) as u32, exact, present: cursor.0.is_some() }

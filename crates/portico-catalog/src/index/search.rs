@@ -358,11 +358,8 @@ impl ReadIndex {
         wanted: usize,
         skip: usize,
     ) -> Vec<u32> {
-        let key = request.order.as_ref().and_then(|o| self.key_id(&o.field));
         let after = request.after.as_ref().map(|cursor| {
-            let boundary = order.boundary((cursor.value.as_deref(), &cursor.uid), |ordinal| {
-                (self.sort_value(ordinal, key), self.uid_of(ordinal))
-            });
+            let boundary = order.boundary(self, (cursor.value.as_deref(), &cursor.uid));
             order.cursor_place(boundary, direction)
         });
         let mut placed: Vec<(i64, u32)> = set
