@@ -2,11 +2,9 @@
 //! runs the processing loop and the index follower in the background.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use portico_plugin::permission::permission::CATALOG_ENTITY_READ;
-use portico_plugin::{Audit, Plugin, PluginContext, PluginError, Registrar, Shutdown};
-use portico_store::CatalogStore;
+use portico_plugin::{Audit, Backlog, Plugin, PluginContext, PluginError, Registrar};
 use tokio::sync::Notify;
 
 use crate::api::service::{CatalogHandle, CatalogService};
@@ -14,10 +12,6 @@ use crate::api::{permissions, read, write};
 use crate::config::CatalogConfig;
 use crate::engine::Engine;
 use crate::index::{self, SharedIndex};
-
-/// How often the index polls the store's change feed when nothing woke it (other replicas
-/// writing to a shared PostgreSQL).
-const INDEX_POLL: Duration = Duration::from_secs(1);
 
 /// The software catalog.
 #[derive(Default)]
@@ -96,36 +90,24 @@ impl Plugin for CatalogPlugin {
         let providers = engine.clone();
         let processing = engine.clone();
         let shutdown = cx.shutdown.clone();
-        let backlog = cx.backlog.clone();
+        // The processing loop raises its own backlog; the index follower relays it to the
+        // portal's until the index has applied what the burst produced.
+        let processing_backlog = Backlog::default();
+        let raised = processing_backlog.clone();
         registrar.background_loop("catalog processing", async move {
             if let Err(error) = providers.sync_providers().await {
                 tracing::error!(%error, "could not load the configured catalog locations");
             }
-            processing.run(shutdown, backlog).await;
+            processing.run(shutdown, raised).await;
         });
-        registrar
-            .background_loop("catalog index", follow_changes(index, store, changed, cx.shutdown.clone()));
+        let follower = index::Follower {
+            index,
+            store,
+            changed,
+            processing: processing_backlog,
+            backlog: cx.backlog.clone(),
+        };
+        registrar.background_loop("catalog index", follower.run(cx.shutdown.clone()));
         Ok(())
-    }
-}
-
-/// Keeps the read index current with the store's change feed.
-async fn follow_changes(
-    index: SharedIndex,
-    store: Arc<dyn CatalogStore>,
-    changed: Arc<Notify>,
-    mut shutdown: Shutdown,
-) {
-    loop {
-        match index::catch_up(&index, store.as_ref()).await {
-            Ok(0) => {}
-            Ok(applied) => tracing::debug!(applied, "catalog index caught up"),
-            Err(error) => tracing::error!(%error, "catalog index could not read the change feed"),
-        }
-        tokio::select! {
-            _ = shutdown.requested() => return,
-            _ = changed.notified() => {}
-            _ = tokio::time::sleep(INDEX_POLL) => {}
-        }
     }
 }

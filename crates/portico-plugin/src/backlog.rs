@@ -6,10 +6,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// Whether the catalog is working through a backlog (a first ingestion, a large location
-/// registered or changed). Followers of the catalog's change feed that are not on its read
-/// path — the search index, the docs checks — wait for it to clear before each round, so that
-/// a burst of ingestion gets the CPU to itself and their memory peaks do not add to its own;
-/// they then take in the burst's result at once. Cheap to clone; all clones share one state.
+/// registered or changed), until its read index has applied the result. Followers of the
+/// catalog's change feed that are not on its read path — the search index, the docs checks —
+/// wait for it to clear before each round, so that a burst of ingestion gets the CPU to itself
+/// and their memory peaks do not add to its own; they then take in the burst's result at once.
+/// Cheap to clone; all clones share one state.
 #[derive(Debug, Clone)]
 pub struct Backlog {
     working: Arc<watch::Sender<bool>>,
@@ -29,6 +30,11 @@ impl Backlog {
 
     pub fn is_working(&self) -> bool {
         *self.working.borrow()
+    }
+
+    /// A receiver that sees every change of the flag (for a loop that relays it).
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.working.subscribe()
     }
 
     /// How long background work yields to a backlog at most: a long ingestion (100,000

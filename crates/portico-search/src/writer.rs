@@ -1,9 +1,16 @@
 //! The one writer: follows every collator's feed and owns the only `IndexWriter`.
 //!
 //! [`Indexer::catch_up`] applies what changed since the cursors stored in the last commit's
-//! payload and commits (readers reload right after), so a change is searchable one loop tick
-//! after it reaches a feed. [`Indexer::open`] rebuilds a missing or unreadable index;
-//! [`rebuild`] writes a fresh generation while the current one keeps serving.
+//! payload and commits after every feed batch (readers reload right after), so a change is
+//! searchable one loop tick after it reaches a feed. [`Indexer::open`] rebuilds a missing or
+//! unreadable index; [`Indexer::reindex`] writes a fresh generation while the current one keeps
+//! serving.
+//!
+//! Memory: tantivy keeps every pending delete (each upsert deletes the document's old version)
+//! as a query weight of about a kilobyte until the commit applies it, and an open writer holds
+//! its indexing arena and document channel (together about 20 MB) even when idle. So commits
+//! come after each feed batch, never after a whole first ingestion, and the writer exists only
+//! while there is something to write: a catch-up that finds nothing releases it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,7 +51,9 @@ pub struct Indexer {
     location: IndexLocation,
     index: Arc<SearchIndex>,
     collators: Vec<Arc<dyn SearchCollator>>,
-    writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
+    /// The serving generation's writer while there is something to write (see the module
+    /// documentation); `None` when idle.
+    writer: Arc<Mutex<Option<IndexWriter<TantivyDocument>>>>,
     generation: Arc<Generation>,
     cursors: Cursors,
 }
@@ -86,9 +95,8 @@ impl Indexer {
             remove_other_generations(root, dir);
         }
         let generation = Arc::new(generation);
-        let writer = generation.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)?;
         let index = Arc::new(SearchIndex::new(generation.clone()));
-        Ok(Indexer { location, index, collators, writer: Arc::new(Mutex::new(writer)), generation, cursors })
+        Ok(Indexer { location, index, collators, writer: Arc::new(Mutex::new(None)), generation, cursors })
     }
 
     /// What queries read.
@@ -96,10 +104,11 @@ impl Indexer {
         self.index.clone()
     }
 
-    /// Applies every change the feeds have beyond the stored cursors and commits once; returns
-    /// how many changes were applied. Switches first to a newer generation a rebuild completed.
-    /// Changes go to the writer one feed batch at a time, so a long feed (a first ingestion of
-    /// 100,000 entities) is never held in memory whole.
+    /// Applies every change the feeds have beyond the stored cursors, committing after each feed
+    /// batch; returns how many changes were applied. Switches first to a newer generation a
+    /// rebuild completed. A long feed (a first ingestion of 100,000 entities) is never held in
+    /// memory whole, neither as changes nor as pending deletes. A catch-up that finds nothing
+    /// releases the writer.
     pub async fn catch_up(&mut self) -> Result<usize, SearchError> {
         self.adopt_newer_generation()?;
         let mut applied = 0;
@@ -113,12 +122,14 @@ impl Indexer {
             };
             match cursors.get(&document_type).filter(|c| c.feed == feed).map(|c| c.cursor) {
                 None => {
-                    // A feed the index has not followed: replace the type's documents whole.
+                    // A feed the index has not followed: replace the type's documents whole,
+                    // in one commit so that searches never see the type half filled.
                     let snapshot = collator.snapshot().await.map_err(fail)?;
                     let mut ops = vec![Op::DeleteType(document_type.clone())];
-                    ops.extend(snapshot.documents.into_iter().map(|d| Op::Upsert(document_type.clone(), d)));
+                    ops.extend(snapshot.documents.into_iter().map(|d| Op::Add(document_type.clone(), d)));
                     applied += self.apply(ops).await?;
                     cursors.insert(document_type.clone(), FeedCursor { feed, cursor: snapshot.cursor });
+                    self.commit(&cursors).await?;
                 }
                 Some(mut cursor) => loop {
                     let batch = collator.changes_since(cursor, FEED_BATCH).await.map_err(fail)?;
@@ -136,39 +147,57 @@ impl Indexer {
                         .collect();
                     applied += self.apply(ops).await?;
                     cursors.insert(document_type.clone(), FeedCursor { feed: feed.clone(), cursor });
+                    self.commit(&cursors).await?;
                 },
             }
         }
-        if applied == 0 && cursors == self.cursors {
-            return Ok(0);
+        if applied == 0 {
+            self.release_writer().await;
         }
-        let payload = serde_json::to_string(&cursors).map_err(|e| SearchError::Invalid(e.to_string()))?;
+        Ok(applied)
+    }
+
+    /// Hands changes to the writer (uncommitted), opening it if needed; returns how many.
+    async fn apply(&self, ops: Vec<Op>) -> Result<usize, SearchError> {
+        let count = ops.len();
+        let fields = self.index.fields;
         let writer = self.writer.clone();
         let generation = self.generation.clone();
         tokio::task::spawn_blocking(move || {
             let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
-            commit(&mut writer, &payload)?;
+            let writer = open_writer(&mut writer, &generation)?;
+            apply(writer, &fields, ops)
+        })
+        .await
+        .map_err(|e| SearchError::Invalid(e.to_string()))??;
+        Ok(count)
+    }
+
+    /// Commits what was applied with the feeds' cursors as payload and reloads the readers.
+    async fn commit(&mut self, cursors: &Cursors) -> Result<(), SearchError> {
+        let payload = serde_json::to_string(cursors).map_err(|e| SearchError::Invalid(e.to_string()))?;
+        let writer = self.writer.clone();
+        let generation = self.generation.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let writer = open_writer(&mut writer, &generation)?;
+            commit(writer, &payload)?;
             generation.reader.reload()?;
             Ok::<_, SearchError>(())
         })
         .await
         .map_err(|e| SearchError::Invalid(e.to_string()))??;
-        self.cursors = cursors;
-        Ok(applied)
+        self.cursors = cursors.clone();
+        Ok(())
     }
 
-    /// Hands changes to the writer (uncommitted); returns how many.
-    async fn apply(&self, ops: Vec<Op>) -> Result<usize, SearchError> {
-        let count = ops.len();
-        let fields = self.index.fields;
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
-            apply(&mut writer, &fields, ops)
-        })
-        .await
-        .map_err(|e| SearchError::Invalid(e.to_string()))??;
-        Ok(count)
+    /// Closes an idle writer once its merges are done, giving back its memory.
+    async fn release_writer(&self) {
+        let Some(writer) = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take() else { return };
+        let finished = tokio::task::spawn_blocking(move || writer.wait_merging_threads()).await;
+        if let Ok(Err(error)) = finished {
+            tracing::warn!(%error, "search index merges failed; the next write merges again");
+        }
     }
 
     /// Rebuilds in a new generation (the current one keeps serving), then switches to it.
@@ -193,9 +222,8 @@ impl Indexer {
     }
 
     fn switch_to(&mut self, generation: Arc<Generation>, cursors: Cursors) -> Result<(), SearchError> {
-        let writer = generation.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)?;
         // The old writer is dropped (and its lock released) before its folder goes.
-        *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = writer;
+        *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = None;
         self.index.replace(generation.clone());
         if let (IndexLocation::Dir(root), Some(dir)) = (&self.location, &generation.dir) {
             remove_other_generations(root, dir);
@@ -208,6 +236,8 @@ impl Indexer {
 
 /// One write of a catch-up.
 enum Op {
+    /// A document whose type was just deleted whole: nothing to replace.
+    Add(String, SearchDocument),
     Upsert(String, SearchDocument),
     Delete(String, String),
     DeleteType(String),
@@ -220,6 +250,9 @@ fn apply(
 ) -> Result<(), SearchError> {
     for op in ops {
         match op {
+            Op::Add(document_type, document) => {
+                writer.add_document(to_tantivy(fields, &document_type, &document))?;
+            }
             Op::Upsert(document_type, document) => {
                 writer.delete_term(key_term(fields, &document_type, &document.id));
                 writer.add_document(to_tantivy(fields, &document_type, &document))?;
@@ -233,6 +266,17 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// The generation's writer, opened if it is not.
+fn open_writer<'a>(
+    slot: &'a mut Option<IndexWriter<TantivyDocument>>,
+    generation: &Generation,
+) -> Result<&'a mut IndexWriter<TantivyDocument>, SearchError> {
+    Ok(match slot {
+        Some(open) => open,
+        none => none.insert(generation.index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)?),
+    })
 }
 
 fn commit(writer: &mut IndexWriter<TantivyDocument>, payload: &str) -> Result<(), SearchError> {

@@ -28,12 +28,14 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
-use portico_plugin::Access;
 use portico_plugin::permission::EntityClassifier;
 use portico_plugin::permission::permission::CATALOG_ENTITY_READ;
+use portico_plugin::{Access, Backlog, Shutdown};
 use portico_store::{CatalogStore, FinalChange, FinalEntityRow, StoreError};
 use roaring::RoaringBitmap;
+use tokio::sync::Notify;
 
 pub use readable::Readable;
 pub use search::{Direction, EntityFilter, FacetCount, PageRequest, Position, SortKey};
@@ -812,6 +814,59 @@ pub async fn load_from(
     let mut index = ReadIndex::with_read_classifier(read_classifier);
     index.load(rows, seq);
     Ok(index)
+}
+
+/// How often the follower polls the store's change feed when nothing woke it (other replicas
+/// writing to a shared PostgreSQL).
+const FOLLOW_POLL: Duration = Duration::from_secs(1);
+
+/// Keeps the read index current with the store's change feed, and relays the processing loop's
+/// backlog to the portal's `backlog` (what search and docs wait for) until the index has applied
+/// everything the burst produced. The index is the catalog's read path: followers starting while
+/// it still applies the final stitch of an ingestion would compete with it for the CPU and add
+/// their memory peaks to its own.
+pub struct Follower {
+    pub index: SharedIndex,
+    pub store: Arc<dyn CatalogStore>,
+    /// Notified by the engine whenever it wrote final entities.
+    pub changed: Arc<Notify>,
+    /// Raised by the processing loop while it works through a backlog.
+    pub processing: Backlog,
+    /// Raised from the moment `processing` is until the index has caught up after it cleared.
+    pub backlog: Backlog,
+}
+
+impl Follower {
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let mut processing_changes = self.processing.subscribe();
+        loop {
+            // Read before catching up: the processing loop clears its flag only after its last
+            // stitch is written, so a catch-up that starts after seeing it clear sees that
+            // stitch, and finding nothing then means the index holds the whole burst.
+            let processing = self.processing.is_working();
+            if processing {
+                self.backlog.set_working(true);
+            }
+            match catch_up(&self.index, self.store.as_ref()).await {
+                Ok(0) if !processing => self.backlog.set_working(false),
+                Ok(0) => {}
+                Ok(applied) => {
+                    tracing::debug!(applied, "catalog index caught up");
+                    if self.backlog.is_working() {
+                        // Look again at once: others wait until a catch-up finds nothing.
+                        continue;
+                    }
+                }
+                Err(error) => tracing::error!(%error, "catalog index could not read the change feed"),
+            }
+            tokio::select! {
+                _ = shutdown.requested() => return,
+                _ = self.changed.notified() => {}
+                _ = processing_changes.changed() => {}
+                _ = tokio::time::sleep(FOLLOW_POLL) => {}
+            }
+        }
+    }
 }
 
 /// Applies every change the store has beyond the index's sequence number; returns how many

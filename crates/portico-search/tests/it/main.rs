@@ -198,3 +198,42 @@ async fn reindex_builds_a_new_generation_and_switches() {
     let after: Vec<_> = std::fs::read_dir(dir.path().join("search")).expect("dir").collect();
     assert_eq!(after.len(), 1, "the old generation is removed");
 }
+
+/// The one generation folder under a search index folder.
+fn generation_dir(root: &std::path::Path) -> std::path::PathBuf {
+    let mut generations: Vec<_> =
+        std::fs::read_dir(root).expect("generations").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(generations.len(), 1, "one generation");
+    generations.remove(0)
+}
+
+#[tokio::test]
+async fn long_feeds_commit_batch_by_batch_and_an_idle_writer_lets_go_of_the_index() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("search");
+    let collator = fixture();
+    let (mut indexer, service) = service(collator.clone(), IndexLocation::Dir(root.clone())).await;
+    // More than two feed batches (2,000 changes each).
+    for i in 0..4_001 {
+        collator.upsert(doc(&format!("svc-{i}"), &format!("service {i}"), "", "Component", "production"));
+    }
+    assert_eq!(indexer.catch_up().await.expect("catch up"), 4_001);
+    assert_eq!(titles(&service, &query("svc-4000")).first().map(String::as_str), Some("service 4000"));
+
+    let index = tantivy::Index::open_in_dir(generation_dir(&root)).expect("index opens");
+    // One segment per committed batch: pending deletes never pile up over a whole feed.
+    let segments = index.searchable_segment_metas().expect("segments").len();
+    assert!(segments >= 3, "the three batches were committed one by one ({segments} segments)");
+    let busy = index.writer::<tantivy::TantivyDocument>(15_000_000);
+    assert!(busy.is_err(), "the writer stays open while the feed moves");
+    drop(busy);
+
+    assert_eq!(indexer.catch_up().await.expect("idle catch up"), 0);
+    let writer = index.writer::<tantivy::TantivyDocument>(15_000_000);
+    assert!(writer.is_ok(), "an idle catch-up released the writer and its lock");
+    drop(writer);
+
+    collator.upsert(doc("zebra", "zebra", "", "Component", "production"));
+    assert_eq!(indexer.catch_up().await.expect("catch up after idle"), 1);
+    assert_eq!(titles(&service, &query("zebra")), ["zebra"], "the writer opens again when needed");
+}
