@@ -372,8 +372,9 @@ impl Engine {
             if !gone.is_empty() {
                 self.inner.store.delete_finals(&gone).await?;
             }
+            // The index applies this chunk while the next one is stitched.
+            self.inner.changed.notify_one();
         }
-        self.inner.changed.notify_one();
         Ok(())
     }
 
