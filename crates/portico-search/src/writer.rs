@@ -30,8 +30,11 @@ use crate::index::{
 /// the catalog, which is small documents).
 const WRITER_MEMORY: usize = 15_000_000;
 const WRITER_THREADS: usize = 1;
-/// Changes read from a feed per call.
-const FEED_BATCH: usize = 2_000;
+/// Changes read from a feed per call, and so per commit: each commit writes a small segment
+/// (merged in the background), and fewer changes per commit keep the documents, the indexing
+/// arena and the pending deletes of a catch-up small. At 10,000 entities, 500 instead of 2,000
+/// took 7 MB off the portal's peak for about 0.2 s more indexing.
+const FEED_BATCH: usize = 500;
 
 /// Where one collator's feed was read up to, stored in the commit payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

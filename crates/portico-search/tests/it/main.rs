@@ -213,7 +213,7 @@ async fn long_feeds_commit_batch_by_batch_and_an_idle_writer_lets_go_of_the_inde
     let root = dir.path().join("search");
     let collator = fixture();
     let (mut indexer, service) = service(collator.clone(), IndexLocation::Dir(root.clone())).await;
-    // More than two feed batches (2,000 changes each).
+    // More than two feed batches.
     for i in 0..4_001 {
         collator.upsert(doc(&format!("svc-{i}"), &format!("service {i}"), "", "Component", "production"));
     }
