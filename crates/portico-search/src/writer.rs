@@ -34,7 +34,7 @@ const WRITER_THREADS: usize = 1;
 /// (merged in the background), and fewer changes per commit keep the documents, the indexing
 /// arena and the pending deletes of a catch-up small. At 10,000 entities, 500 instead of 2,000
 /// took 7 MB off the portal's peak for about 0.2 s more indexing.
-const FEED_BATCH: usize = 500;
+pub const FEED_BATCH: usize = 500;
 
 /// Where one collator's feed was read up to, stored in the commit payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use portico_plugin::Access;
 use portico_search::api::{PushCollator, ReadableRef, SearchCollator, SearchDocument};
 use portico_search::engine::{self, SearchQuery};
+use portico_search::writer::FEED_BATCH;
 use portico_search::{IndexLocation, Indexer, SearchConfig, SearchService};
 use serde_json::{Map, Value, json};
 
@@ -213,12 +214,14 @@ async fn long_feeds_commit_batch_by_batch_and_an_idle_writer_lets_go_of_the_inde
     let root = dir.path().join("search");
     let collator = fixture();
     let (mut indexer, service) = service(collator.clone(), IndexLocation::Dir(root.clone())).await;
-    // More than two feed batches.
-    for i in 0..4_001 {
+    // Two feed batches and one more change: three commits, fewer segments than a merge waits for.
+    let changes = 2 * FEED_BATCH + 1;
+    for i in 0..changes {
         collator.upsert(doc(&format!("svc-{i}"), &format!("service {i}"), "", "Component", "production"));
     }
-    assert_eq!(indexer.catch_up().await.expect("catch up"), 4_001);
-    assert_eq!(titles(&service, &query("svc-4000")).first().map(String::as_str), Some("service 4000"));
+    assert_eq!(indexer.catch_up().await.expect("catch up"), changes);
+    let last = format!("svc-{}", changes - 1);
+    assert_eq!(titles(&service, &query(&last)).first(), Some(&format!("service {}", changes - 1)));
 
     let index = tantivy::Index::open_in_dir(generation_dir(&root)).expect("index opens");
     // One segment per committed batch: pending deletes never pile up over a whole feed.
