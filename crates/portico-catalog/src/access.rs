@@ -21,7 +21,7 @@ fn entities_of_location(index: &ReadIndex, location: &LocationRecord) -> Vec<(St
         .iter()
         .filter_map(|ordinal| index.entity(ordinal))
         .filter(|entity| !entity.entity_ref.starts_with("location:"))
-        .filter_map(|entity| Some((entity.entity_ref.to_owned(), serde_json::from_str(entity.body).ok()?)))
+        .filter_map(|entity| Some((entity.entity_ref.to_owned(), serde_json::from_str(&entity.body()).ok()?)))
         .collect()
 }
 

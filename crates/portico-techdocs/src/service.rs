@@ -254,8 +254,9 @@ pub enum CheckOutcome {
 
 #[derive(Default)]
 struct State {
-    /// Documented entities by lower-cased triplet.
-    entries: BTreeMap<String, DocEntry>,
+    /// Documented entities by lower-cased triplet. Boxed: an entry is about 700 bytes, and a
+    /// B-tree's nodes, half full after ordered inserts, would hold twice that in place.
+    entries: BTreeMap<String, Box<DocEntry>>,
     /// Triplets with a check running.
     running: HashSet<String>,
 }
@@ -350,7 +351,7 @@ impl TechDocs {
     /// work. What is served to a caller comes from [`TechDocs::readable_entry`].
     pub fn entry(&self, namespace: &str, kind: &str, name: &str) -> Option<DocEntry> {
         let key = format!("{namespace}/{kind}/{name}").to_lowercase();
-        self.read_state().entries.get(&key).cloned()
+        self.read_state().entries.get(&key).map(|entry| DocEntry::clone(entry))
     }
 
     /// The documented entity a request names (any case), when `access` may read it; `None`
@@ -397,10 +398,15 @@ impl TechDocs {
     pub fn readable_entries(&self, access: &Access) -> Vec<DocEntry> {
         let state = self.read_state();
         if !access.enforces() {
-            return state.entries.values().cloned().collect();
+            return state.entries.values().map(|entry| DocEntry::clone(entry)).collect();
         }
         let filter = access.filter(&CATALOG_ENTITY_READ);
-        state.entries.values().filter(|entry| entry.entity.readable_with(&filter)).cloned().collect()
+        state
+            .entries
+            .values()
+            .filter(|entry| entry.entity.readable_with(&filter))
+            .map(|entry| DocEntry::clone(entry))
+            .collect()
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -489,7 +495,7 @@ impl TechDocs {
             None => {
                 state.entries.insert(
                     key.clone(),
-                    DocEntry {
+                    Box::new(DocEntry {
                         entity: DocEntity::of(&entity, self.inner.read_classifier.as_ref()),
                         entity_ref,
                         triplet,
@@ -498,7 +504,7 @@ impl TechDocs {
                         checked_at: None,
                         search_ids: Vec::new(),
                         search_stale: true,
-                    },
+                    }),
                 );
             }
         }
@@ -535,7 +541,7 @@ impl TechDocs {
     }
 
     /// Removes a site that is no longer documented: its search documents and files.
-    async fn unpublish(&self, entry: DocEntry) {
+    async fn unpublish(&self, entry: Box<DocEntry>) {
         for id in &entry.search_ids {
             self.inner.search.delete(id);
         }

@@ -563,7 +563,7 @@ async fn apply_conditions(
                 if !readable.contains(entity.ordinal) {
                     return None;
                 }
-                serde_json::from_str(entity.body).ok()
+                serde_json::from_str(&entity.body()).ok()
             });
         }
     }

@@ -87,7 +87,7 @@ impl CatalogService {
         if !index.readable(access).contains(view.ordinal) {
             return None;
         }
-        serde_json::from_str(view.body).ok()
+        serde_json::from_str(&view.body()).ok()
     }
 
     /// What `access` may read, to filter things that stand for catalog entities (search
@@ -123,7 +123,7 @@ impl CatalogService {
         index.readable(access).restrict(&mut matching);
         let mut views: Vec<_> = matching.iter().filter_map(|ordinal| index.entity(ordinal)).collect();
         views.sort_by(|a, b| a.entity_ref.cmp(b.entity_ref));
-        views.into_iter().take(limit).filter_map(|view| serde_json::from_str(view.body).ok()).collect()
+        views.into_iter().take(limit).filter_map(|view| serde_json::from_str(&view.body()).ok()).collect()
     }
 
     /// Registers the location `kind:target` (`POST /locations`), or with `dry_run` only reads

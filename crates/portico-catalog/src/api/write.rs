@@ -146,7 +146,7 @@ fn readable_entity(index: &SharedIndex, access: &Access, entity_ref: &str) -> Op
     if !index.readable(access).contains(entity.ordinal) {
         return None;
     }
-    serde_json::from_str(entity.body).ok()
+    serde_json::from_str(&entity.body()).ok()
 }
 
 // ----- entities
@@ -163,7 +163,7 @@ async fn delete_entity(
         let index = api.index.read().unwrap_or_else(PoisonError::into_inner);
         index.by_uid(&uid).map(|entity| {
             let readable = index.readable(&access).contains(entity.ordinal);
-            (entity.entity_ref.to_owned(), serde_json::from_str::<Value>(entity.body).ok(), readable)
+            (entity.entity_ref.to_owned(), serde_json::from_str::<Value>(&entity.body()).ok(), readable)
         })
     };
     // An entity the caller may not read does not exist for them (the engine answers 404).

@@ -17,6 +17,7 @@
 //!   entities share the value); lowercased values that differ from their original are only
 //!   recorded as a small variant list, so a value is never stored three times.
 
+mod body;
 mod order;
 mod readable;
 mod search;
@@ -37,6 +38,7 @@ use portico_store::{CatalogStore, FinalChange, FinalEntityRow, StoreError};
 use roaring::RoaringBitmap;
 use tokio::sync::Notify;
 
+use body::Body;
 pub use readable::Readable;
 pub use search::{Direction, EntityFilter, FacetCount, PageRequest, Position, SortKey};
 use splice::Splice;
@@ -375,7 +377,7 @@ pub(crate) struct Row {
 struct Slot {
     uid: Arc<str>,
     entity_ref: Arc<str>,
-    body: Box<str>,
+    body: Body,
     splices: Box<[Splice]>,
     /// Sorted by key (stable, so rows of one key keep the entity's order).
     rows: Box<[Row]>,
@@ -389,25 +391,29 @@ pub struct EntityView<'a> {
     pub uid: &'a str,
     /// Canonical ref (`kind:namespace/name`, lowercase).
     pub entity_ref: &'a str,
-    /// The stored final entity, compact JSON.
-    pub body: &'a str,
+    body: &'a Body,
     splices: &'a [Splice],
 }
 
 impl EntityView<'_> {
+    /// The stored final entity, compact JSON.
+    pub fn body(&self) -> String {
+        self.body.text()
+    }
+
     /// Appends the entity's JSON to `out`; with `relation_targets`, every relation also gets the
     /// legacy `target` object parsed from its `targetRef`.
     pub fn write_json(&self, relation_targets: bool, out: &mut String) {
         if relation_targets && !self.splices.is_empty() {
-            splice::write_with_targets(self.body, self.splices, out);
+            splice::write_with_targets(&self.body.text(), self.splices, out);
         } else {
-            out.push_str(self.body);
+            self.body.write_to(out);
         }
     }
 
     /// The entity's JSON as a string (see [`EntityView::write_json`]).
     pub fn to_json(&self, relation_targets: bool) -> String {
-        let mut out = String::with_capacity(self.body.len() + self.splices.len() * 64);
+        let mut out = String::new();
         self.write_json(relation_targets, &mut out);
         out
     }
@@ -573,8 +579,9 @@ impl ReadIndex {
         self.live
             .iter()
             .filter(|&ordinal| {
-                let body = self.entity(ordinal).map(|entity| entity.body).unwrap_or("null");
-                serde_json::from_str::<serde_json::Value>(body)
+                let body =
+                    self.entity(ordinal).map(|entity| entity.body()).unwrap_or_else(|| "null".to_owned());
+                serde_json::from_str::<serde_json::Value>(&body)
                     .is_ok_and(|value| filter.allows(portico_plugin::permission::Resource::Entity(&value)))
             })
             .collect()
@@ -588,7 +595,7 @@ impl ReadIndex {
             .iter()
             .flatten()
             .map(|s| {
-                s.body.len()
+                s.body.heap_bytes()
                     + s.rows.len() * std::mem::size_of::<Row>()
                     + s.splices.len() * 12
                     + (s.uid.len() + 16)
@@ -706,7 +713,7 @@ impl ReadIndex {
         self.slots[ordinal as usize] = Some(Slot {
             uid,
             entity_ref,
-            body: row.body.into_boxed_str(),
+            body: Body::new(&row.body),
             splices: splices.into_boxed_slice(),
             rows: rows.into_boxed_slice(),
         });

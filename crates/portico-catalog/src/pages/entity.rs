@@ -96,7 +96,7 @@ pub(super) fn find(
     let body = {
         let index = pages.read();
         let entity = index.by_ref(&entity_ref).filter(|e| index.readable(access).contains(e.ordinal));
-        entity.map(|e| e.body.to_owned())
+        entity.map(|e| e.body())
     };
     let Some(body) = body else {
         let search = Query::default().with("kind", &kind.to_lowercase()).with("q", name).url("/catalog");

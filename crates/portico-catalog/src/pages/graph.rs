@@ -156,7 +156,7 @@ pub fn walk(
                         let body: Option<Value> = index
                             .by_ref(&relation.target)
                             .filter(|v| readable.contains(v.ordinal))
-                            .and_then(|v| serde_json::from_str(v.body).ok());
+                            .and_then(|v| serde_json::from_str(&v.body()).ok());
                         let id = nodes.len();
                         nodes.push(node_for(&relation.target, body.as_ref()));
                         ids.insert(relation.target.clone(), id);

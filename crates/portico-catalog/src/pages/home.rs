@@ -107,7 +107,7 @@ pub(super) async fn home(State(pages): State<CatalogPages>, access: Access, cx: 
             refs.iter()
                 .filter_map(|r| index.by_ref(r))
                 .filter(|e| readable.contains(e.ordinal))
-                .filter_map(|e| Item::of(e.body))
+                .filter_map(|e| Item::of(&e.body()))
                 .take(limit)
                 .collect()
         };

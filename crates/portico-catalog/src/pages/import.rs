@@ -255,7 +255,7 @@ async fn removal_of(pages: &CatalogPages, subject: &Subject) -> Result<Removal, 
         });
         set.iter()
             .filter_map(|o| index.entity(o))
-            .filter_map(|e| serde_json::from_str::<Value>(e.body).ok())
+            .filter_map(|e| serde_json::from_str::<Value>(&e.body()).ok())
             // The generated Location entities are bookkeeping, not what the user registered.
             .filter(|e| !e["metadata"]["name"].as_str().is_some_and(|n| n.starts_with("generated-")))
             .collect()

@@ -238,7 +238,7 @@ fn owners_of(index: &ReadIndex, user: &str) -> Vec<String> {
     let mut owners = vec![user.to_owned()];
     let groups = index
         .by_ref(user)
-        .and_then(|e| serde_json::from_str::<Value>(e.body).ok())
+        .and_then(|e| serde_json::from_str::<Value>(&e.body()).ok())
         .and_then(|entity| entity["relations"].as_array().cloned())
         .unwrap_or_default();
     owners.extend(
@@ -453,7 +453,7 @@ fn render_body(index: &ReadIndex, sets: &Sets, state: &ListState, path: &str) ->
     let rows = ordinals
         .iter()
         .filter_map(|&o| index.entity(o))
-        .filter_map(|e| serde_json::from_str::<Value>(e.body).ok())
+        .filter_map(|e| serde_json::from_str::<Value>(&e.body()).ok())
         .map(|entity| row(&EntitySummary::from_json(&entity), state, path))
         .collect();
 

@@ -87,7 +87,7 @@ impl CatalogPages {
         let set: RoaringBitmap = index
             .all()
             .iter()
-            .filter(|&o| index.entity(o).is_some_and(|e| e.body.contains("\"level\":\"error\"")))
+            .filter(|&o| index.entity(o).is_some_and(|e| e.body().contains("\"level\":\"error\"")))
             .collect();
         *cache = Some((index.last_seq(), set.clone()));
         set

@@ -77,7 +77,7 @@ pub fn resolve(index: &ReadIndex, readable: &Readable, refs: &[String]) -> Vec<R
     refs.iter()
         .zip(views)
         .map(|(entity_ref, view)| {
-            let json: Option<Value> = view.and_then(|v| serde_json::from_str(v.body).ok());
+            let json: Option<Value> = view.and_then(|v| serde_json::from_str(&v.body()).ok());
             let summary = json.as_ref().map(EntitySummary::from_json);
             let link = match &summary {
                 Some(s) => RefLink { label: s.display_name().to_owned(), href: s.path() },

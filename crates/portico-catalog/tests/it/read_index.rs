@@ -36,7 +36,7 @@ fn upsert_replaces_the_previous_version() {
     let title = EntityFilter::Key { key: "metadata.title".into(), values: Some(vec!["robert".into()]) };
     assert_eq!(names(&index, &title), vec!["user:default/bob".to_owned()]);
     let body: serde_json::Value =
-        serde_json::from_str(index.by_uid("u-11").expect("bob").body).expect("json");
+        serde_json::from_str(&index.by_uid("u-11").expect("bob").body()).expect("json");
     assert_eq!(body["metadata"]["title"], "Robert");
 }
 
@@ -171,7 +171,7 @@ fn loading_a_large_snapshot_equals_applying_it_change_by_change() {
         assert_eq!(facet(&loaded, key), facet(&applied, key), "facet {key}");
     }
     assert_eq!(facet(&loaded, "spec.owner").len(), 11);
-    let body = |index: &ReadIndex| index.by_uid("u-1999").map(|e| e.body.to_owned());
+    let body = |index: &ReadIndex| index.by_uid("u-1999").map(|e| e.body());
     assert_eq!(body(&loaded), body(&applied));
 }
 
