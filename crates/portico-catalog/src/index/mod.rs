@@ -7,8 +7,9 @@
 //! from a store snapshot ([`load_from`]) and kept current by applying the store's change feed
 //! ([`catch_up`]).
 //!
-//! Bodies are kept as the compact JSON text the store holds, so responses are assembled by
-//! copying text; the relation compatibility shape is added by splicing (see `splice`).
+//! Bodies are kept as the compact JSON text the store holds, compressed one by one (see `body`),
+//! so responses are assembled by decompressing text; the relation compatibility shape is added
+//! by splicing (see `splice`).
 //!
 //! Memory layout, chosen to keep 100k entities lean:
 //! * keys and values are interned once in string arenas and named by `u32` ids;
