@@ -51,6 +51,8 @@ pub type SharedIndex = Arc<RwLock<ReadIndex>>;
 
 /// How many changes [`catch_up`] asks the store for at a time.
 const CATCH_UP_BATCH: usize = 1000;
+/// How many changes [`catch_up`] prepares before taking the write lock to insert them.
+const PREPARE_CHUNK: usize = 100;
 /// How many entities one worker of [`ReadIndex::load`] prepares at a time.
 const LOAD_CHUNK: usize = 256;
 
@@ -496,13 +498,20 @@ impl ReadIndex {
     /// Applies one change of the feed. Changes at or below [`ReadIndex::last_seq`] are stale
     /// (already reflected) and ignored.
     pub fn apply(&mut self, change: FinalChange) {
-        let seq = change.change_seq();
+        self.apply_ready(ReadyChange::of(change));
+    }
+
+    fn apply_ready(&mut self, change: ReadyChange) {
+        let seq = match &change {
+            ReadyChange::Upsert(seq, _) | ReadyChange::Delete(seq, _) => *seq,
+        };
         if seq <= self.last_seq {
             return;
         }
         match change {
-            FinalChange::Upsert(row) => self.upsert(row),
-            FinalChange::Delete { entity_id, .. } => {
+            ReadyChange::Upsert(_, Some(prepared)) => self.insert(prepared),
+            ReadyChange::Upsert(_, None) => {}
+            ReadyChange::Delete(_, entity_id) => {
                 if let Some(ordinal) = self.by_uid.get(entity_id.as_str()).copied() {
                     self.remove(ordinal);
                 }
@@ -653,14 +662,8 @@ impl ReadIndex {
         }
     }
 
-    fn upsert(&mut self, row: FinalEntityRow) {
-        if let Some(prepared) = prepare(row) {
-            self.insert(prepared);
-        }
-    }
-
     fn insert(&mut self, prepared: Prepared) {
-        let Prepared { row, entity, search_rows, splices } = prepared;
+        let Prepared { row, body, entity, search_rows, splices } = prepared;
         if let Some(previous) = self.by_uid.get(row.entity_id.as_str()).copied() {
             self.remove(previous);
         }
@@ -714,7 +717,7 @@ impl ReadIndex {
         self.slots[ordinal as usize] = Some(Slot {
             uid,
             entity_ref,
-            body: Body::new(&row.body),
+            body,
             splices: splices.into_boxed_slice(),
             rows: rows.into_boxed_slice(),
         });
@@ -788,9 +791,11 @@ fn intern_value(values: &mut Strings, case: &mut CaseLinks, lower: &str, origina
     id
 }
 
-/// An entity parsed and flattened, ready to insert.
+/// An entity parsed, flattened and compressed, ready to insert.
 struct Prepared {
+    /// The row, its body taken out (held compressed in `body`).
     row: FinalEntityRow,
+    body: Body,
     entity: serde_json::Value,
     search_rows: Vec<portico_model::flatten::SearchRow>,
     splices: Vec<Splice>,
@@ -810,7 +815,26 @@ fn prepare(row: FinalEntityRow) -> Option<Prepared> {
         Vec::new()
     });
     let splices = splice::relation_splices(&row.body);
-    Some(Prepared { row, entity: value, search_rows, splices })
+    let mut row = row;
+    let body = Body::new(&std::mem::take(&mut row.body));
+    Some(Prepared { row, body, entity: value, search_rows, splices })
+}
+
+/// A change of the feed with its entity already prepared: the work done before taking the
+/// index's write lock, so requests are not held up by parsing.
+enum ReadyChange {
+    Upsert(i64, Option<Prepared>),
+    Delete(i64, String),
+}
+
+impl ReadyChange {
+    fn of(change: FinalChange) -> ReadyChange {
+        let seq = change.change_seq();
+        match change {
+            FinalChange::Upsert(row) => ReadyChange::Upsert(seq, prepare(row)),
+            FinalChange::Delete { entity_id, .. } => ReadyChange::Delete(seq, entity_id),
+        }
+    }
 }
 
 /// Builds an index from the store's current snapshot.
@@ -888,9 +912,15 @@ pub async fn catch_up(index: &SharedIndex, store: &dyn CatalogStore) -> Result<u
             return Ok(applied);
         }
         applied += changes.len();
-        let mut guard = index.write().unwrap_or_else(PoisonError::into_inner);
-        for change in changes {
-            guard.apply(change);
+        // Prepared a few at a time outside the lock: parsed entities are large, and requests
+        // wait only for the inserts.
+        let mut changes = changes.into_iter().peekable();
+        while changes.peek().is_some() {
+            let ready: Vec<ReadyChange> = changes.by_ref().take(PREPARE_CHUNK).map(ReadyChange::of).collect();
+            let mut guard = index.write().unwrap_or_else(PoisonError::into_inner);
+            for change in ready {
+                guard.apply_ready(change);
+            }
         }
     }
 }
