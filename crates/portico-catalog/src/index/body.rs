@@ -60,7 +60,7 @@ impl Body {
     pub(crate) fn write_to(&self, out: &mut String) {
         SCRATCH.with_borrow_mut(|scratch| {
             scratch.clear();
-            scratch.resize(self.len as usize, 0);
+            scratch.resize(self.text_len(), 0);
             let text =
                 lz4_flex::block::decompress_into_with_dict(&self.compressed, scratch, DICTIONARY.as_bytes())
                     .ok()
@@ -80,9 +80,14 @@ impl Body {
 
     /// The JSON text.
     pub(crate) fn text(&self) -> String {
-        let mut out = String::with_capacity(self.len as usize);
+        let mut out = String::with_capacity(self.text_len());
         self.write_to(&mut out);
         out
+    }
+
+    /// Length of the JSON text in bytes.
+    pub(crate) fn text_len(&self) -> usize {
+        self.len as usize
     }
 
     /// Heap bytes held.

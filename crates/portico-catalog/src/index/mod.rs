@@ -416,7 +416,7 @@ impl EntityView<'_> {
 
     /// The entity's JSON as a string (see [`EntityView::write_json`]).
     pub fn to_json(&self, relation_targets: bool) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.body.text_len() + self.splices.len() * 64);
         self.write_json(relation_targets, &mut out);
         out
     }
