@@ -509,7 +509,7 @@ impl ReadIndex {
             return;
         }
         match change {
-            ReadyChange::Upsert(_, Some(prepared)) => self.insert(prepared),
+            ReadyChange::Upsert(_, Some(prepared)) => self.insert(*prepared),
             ReadyChange::Upsert(_, None) => {}
             ReadyChange::Delete(_, entity_id) => {
                 if let Some(ordinal) = self.by_uid.get(entity_id.as_str()).copied() {
@@ -823,7 +823,7 @@ fn prepare(row: FinalEntityRow) -> Option<Prepared> {
 /// A change of the feed with its entity already prepared: the work done before taking the
 /// index's write lock, so requests are not held up by parsing.
 enum ReadyChange {
-    Upsert(i64, Option<Prepared>),
+    Upsert(i64, Option<Box<Prepared>>),
     Delete(i64, String),
 }
 
@@ -831,7 +831,7 @@ impl ReadyChange {
     fn of(change: FinalChange) -> ReadyChange {
         let seq = change.change_seq();
         match change {
-            FinalChange::Upsert(row) => ReadyChange::Upsert(seq, prepare(row)),
+            FinalChange::Upsert(row) => ReadyChange::Upsert(seq, prepare(row).map(Box::new)),
             FinalChange::Delete { entity_id, .. } => ReadyChange::Delete(seq, entity_id),
         }
     }
