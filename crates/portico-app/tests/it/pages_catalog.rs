@@ -297,3 +297,26 @@ async fn assets_are_served_under_hashed_names_with_long_caching() {
     assert!(html.contains("src=\"/assets/htmx."), "htmx is served locally");
     assert!(!html.contains("https://"), "nothing is loaded from the internet");
 }
+
+#[tokio::test]
+async fn the_processing_status_filter_finds_locations_with_problems() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let good = portico_testkit::write_file(dir.path(), "catalog.yaml", &fixture());
+    let broken = portico_testkit::write_file(
+        dir.path(),
+        "broken.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: [not, a, map\n",
+    );
+    let config =
+        config_with_locations(&[("file", &good.to_string_lossy()), ("file", &broken.to_string_lossy())]);
+    let app = TestApp::start_in(dir, &config, portico_testkit::TestDatabase::Sqlite).await;
+    app.settle().await;
+
+    let html = page(&app, "/catalog?kind=location").await;
+    assert_eq!(listed(&html).len(), 2, "both locations are listed");
+    assert_eq!(facet_count(&html, "status", "error"), Some(1), "one of them has a problem");
+    let html = page(&app, "/catalog?kind=location&status=error").await;
+    assert_eq!(listed(&html).len(), 1);
+    let html = page(&app, "/catalog?kind=component&status=error").await;
+    assert!(listed(&html).is_empty(), "the components themselves have none");
+}

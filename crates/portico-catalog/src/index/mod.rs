@@ -428,6 +428,8 @@ pub struct ReadIndex {
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
     live: RoaringBitmap,
+    /// Entities with an error in `status.items` (the status is not among the search rows).
+    with_errors: RoaringBitmap,
     by_uid: BTreeMap<Arc<str>, u32>,
     by_ref: BTreeMap<Arc<str>, u32>,
     keys: Strings,
@@ -562,6 +564,11 @@ impl ReadIndex {
         &self.live
     }
 
+    /// The entities with an item of level `error` in `status.items`.
+    pub fn with_errors(&self) -> &RoaringBitmap {
+        &self.with_errors
+    }
+
     /// The entities `access` may read (`catalog.entity.read`). Every query intersects its
     /// result set with this before counting, paging or faceting.
     pub fn readable(&self, access: &Access) -> Readable {
@@ -681,6 +688,9 @@ impl ReadIndex {
         if let Some(classes) = &mut self.read_classes {
             classes.insert(ordinal, &entity);
         }
+        if has_error(&entity) {
+            self.with_errors.insert(ordinal);
+        }
         let mut rows = Vec::with_capacity(search_rows.len());
         self.changes += 1;
         let caches = self.caches.get_mut().unwrap_or_else(PoisonError::into_inner);
@@ -749,6 +759,7 @@ impl ReadIndex {
             self.by_ref.remove(&slot.entity_ref);
         }
         self.live.remove(ordinal);
+        self.with_errors.remove(ordinal);
         self.free.push(ordinal);
     }
 
@@ -818,6 +829,14 @@ fn prepare(row: FinalEntityRow) -> Option<Prepared> {
     let mut row = row;
     let body = Body::new(&std::mem::take(&mut row.body));
     Some(Prepared { row, body, entity: value, search_rows, splices })
+}
+
+/// Whether the entity's `status.items` has an item of level `error` (what Backstage's processing
+/// errors become).
+fn has_error(entity: &serde_json::Value) -> bool {
+    entity.pointer("/status/items").and_then(serde_json::Value::as_array).is_some_and(|items| {
+        items.iter().any(|item| item.get("level").and_then(serde_json::Value::as_str) == Some("error"))
+    })
 }
 
 /// A change of the feed with its entity already prepared: the work done before taking the

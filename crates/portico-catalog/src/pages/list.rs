@@ -157,7 +157,6 @@ enum Skip {
 
 impl Sets {
     fn compute(
-        pages: &CatalogPages,
         index: &ReadIndex,
         readable: &Readable,
         state: &ListState,
@@ -176,7 +175,7 @@ impl Sets {
             .map(|(spec, values)| (!values.is_empty()).then(|| key(spec.key, values)))
             .collect();
         let orphans = key("metadata.annotations.backstage.io/orphan", &["true".to_owned()]);
-        let errors = pages.with_errors(index);
+        let errors = index.with_errors().clone();
         let status = (!state.status.is_empty()).then(|| {
             let mut set = RoaringBitmap::new();
             if state.status.iter().any(|s| s == "orphan") {
@@ -308,7 +307,7 @@ fn render(
     let (body, kinds) = {
         let index = pages.read();
         let readable = index.readable(access);
-        let sets = Sets::compute(pages, &index, &readable, &state, cx, starred);
+        let sets = Sets::compute(&index, &readable, &state, cx, starred);
         let body = render_body(&index, &sets, &state, path);
         let kinds = match page_kind {
             ListPage::Apis => Vec::new(),

@@ -13,7 +13,7 @@ pub mod layout;
 mod list;
 mod relations;
 
-use std::sync::{Arc, Mutex, PoisonError, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLockReadGuard};
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -21,7 +21,6 @@ use portico_model::entity_ref::{EntityRef, RefDefaults};
 use portico_plugin::Audit;
 use portico_store::{CatalogStore, UserDataStore};
 use portico_web::{NavItem, PageContext, PageError};
-use roaring::RoaringBitmap;
 use serde_json::Value;
 
 use crate::engine::Engine;
@@ -38,9 +37,6 @@ pub struct CatalogPages {
     engine: Engine,
     /// Where registering and unregistering are recorded.
     audit: Audit,
-    /// Entities whose status has an error, remembered for the index version it was computed at
-    /// (finding them reads bodies, which is too slow to repeat per request).
-    errors: Arc<Mutex<Option<(i64, RoaringBitmap)>>>,
 }
 
 impl CatalogPages {
@@ -53,7 +49,7 @@ impl CatalogPages {
         engine: Engine,
         audit: Audit,
     ) -> CatalogPages {
-        CatalogPages { index, store, user_data, engine, audit, errors: Arc::new(Mutex::new(None)) }
+        CatalogPages { index, store, user_data, engine, audit }
     }
 
     fn read(&self) -> RwLockReadGuard<'_, ReadIndex> {
@@ -74,23 +70,6 @@ impl CatalogPages {
             .await
             .map(|_| ())
             .map_err(|e| PageError::internal(format!("The catalog index could not be updated: {e}")))
-    }
-
-    /// The entities with an error in `status.items`.
-    fn with_errors(&self, index: &ReadIndex) -> RoaringBitmap {
-        let mut cache = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((seq, set)) = cache.as_ref()
-            && *seq == index.last_seq()
-        {
-            return set.clone();
-        }
-        let set: RoaringBitmap = index
-            .all()
-            .iter()
-            .filter(|&o| index.entity(o).is_some_and(|e| e.body().contains("\"level\":\"error\"")))
-            .collect();
-        *cache = Some((index.last_seq(), set.clone()));
-        set
     }
 }
 

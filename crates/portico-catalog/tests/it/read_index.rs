@@ -330,3 +330,34 @@ fn keyset_pages_over_a_kept_sort_order_follow_backstage_order_and_changes() {
         );
     }
 }
+
+#[test]
+fn entities_with_processing_errors_are_tracked_through_changes() {
+    let mut index = fixture_index();
+    assert!(index.with_errors().is_empty());
+    let failing = |level: &str| {
+        let mut entity = user("bob", "u-11", "Robert");
+        entity["status"] = json!({"items": [{"type": "backstage.io/catalog-processing", "level": level,
+            "message": "InputError: boom", "error": {"name": "InputError", "message": "boom"}}]});
+        entity
+    };
+    index.apply(FinalChange::Upsert(row(&failing("error"), 20)));
+    let bob = index.by_uid("u-11").expect("bob").ordinal;
+    assert_eq!(index.with_errors().iter().collect::<Vec<_>>(), [bob]);
+
+    index.apply(FinalChange::Upsert(row(&failing("warning"), 21)));
+    assert!(index.with_errors().is_empty(), "a warning is not an error");
+
+    index.apply(FinalChange::Upsert(row(&failing("error"), 22)));
+    assert_eq!(index.with_errors().len(), 1);
+    index.apply(FinalChange::Upsert(row(&user("bob", "u-11", "Robert"), 23)));
+    assert!(index.with_errors().is_empty(), "fixed entities leave the set");
+
+    index.apply(FinalChange::Upsert(row(&failing("error"), 24)));
+    index.apply(FinalChange::Delete {
+        entity_id: "u-11".into(),
+        entity_ref: "user:default/bob".into(),
+        change_seq: 25,
+    });
+    assert!(index.with_errors().is_empty(), "deleted entities leave the set");
+}
