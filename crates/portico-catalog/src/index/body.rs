@@ -59,30 +59,31 @@ impl Body {
     /// Appends the JSON text to `out`.
     pub(crate) fn write_to(&self, out: &mut String) {
         SCRATCH.with_borrow_mut(|scratch| {
-            scratch.clear();
-            scratch.resize(self.text_len(), 0);
-            let text =
-                lz4_flex::block::decompress_into_with_dict(&self.compressed, scratch, DICTIONARY.as_bytes())
-                    .ok()
-                    .filter(|&written| written == scratch.len())
-                    .and_then(|_| std::str::from_utf8(scratch).ok());
-            match text {
-                Some(text) => out.push_str(text),
-                // Only a bug could get here (the index compressed the text itself); answer
-                // valid JSON rather than failing the whole response.
-                None => {
-                    tracing::error!("an indexed entity body could not be decompressed");
-                    out.push_str("null");
-                }
+            let decompressed = self.decompress(scratch);
+            match std::str::from_utf8(scratch) {
+                Ok(text) if decompressed => out.push_str(text),
+                _ => out.push_str(unreadable()),
             }
         });
     }
 
-    /// The JSON text.
+    /// The JSON text, decompressed straight into the returned string's buffer.
     pub(crate) fn text(&self) -> String {
-        let mut out = String::with_capacity(self.text_len());
-        self.write_to(&mut out);
-        out
+        let mut bytes = Vec::new();
+        if self.decompress(&mut bytes)
+            && let Ok(text) = String::from_utf8(bytes)
+        {
+            return text;
+        }
+        unreadable().to_owned()
+    }
+
+    /// Decompresses into `buffer` (replacing what it held); `false` only on a bug.
+    fn decompress(&self, buffer: &mut Vec<u8>) -> bool {
+        buffer.clear();
+        buffer.resize(self.text_len(), 0);
+        lz4_flex::block::decompress_into_with_dict(&self.compressed, buffer, DICTIONARY.as_bytes())
+            .is_ok_and(|written| written == buffer.len())
     }
 
     /// Length of the JSON text in bytes.
@@ -94,6 +95,13 @@ impl Body {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.compressed.len()
     }
+}
+
+/// What a body that cannot be decompressed reads as. Only a bug could get here (the index
+/// compressed the text itself); valid JSON keeps the rest of a response intact.
+fn unreadable() -> &'static str {
+    tracing::error!("an indexed entity body could not be decompressed");
+    "null"
 }
 
 #[cfg(test)]
