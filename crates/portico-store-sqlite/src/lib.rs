@@ -46,6 +46,12 @@ const READERS: u32 = 4;
 /// transactions update the same index pages again and again.
 const WRITER_CACHE: &str = "-4096";
 const READER_CACHE: &str = "-1024";
+/// WAL pages written before the writer copies them back into the database file (SQLite's
+/// default is 1,000). Pages an ingestion writes again and again — the indexes, an entity's row
+/// first emitted and then processed — are copied back once per checkpoint, and every
+/// checkpoint syncs the file: with checkpoints ten times rarer, a 100,000-entity ingestion
+/// spent 1.5 s less committing. The log grows to about 40 MB between checkpoints.
+const WAL_AUTOCHECKPOINT_PAGES: &str = "10000";
 
 /// A catalog store backed by SQLite.
 #[derive(Debug, Clone)]
@@ -76,7 +82,8 @@ impl SqliteStore {
                     .clone()
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .pragma("cache_size", WRITER_CACHE),
+                    .pragma("cache_size", WRITER_CACHE)
+                    .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES),
             )
             .await
             .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
@@ -124,4 +131,21 @@ impl SqliteStore {
 /// Maps a driver error to the store's error type.
 fn db(error: sqlx::Error) -> StoreError {
     StoreError::Database(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn file_connections_get_their_cache_and_checkpoint_settings() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(&dir.path().join("settings.db")).await.expect("open");
+        async fn pragma(pool: &SqlitePool, query: &'static str) -> String {
+            sqlx::query_scalar::<_, i64>(query).fetch_one(pool).await.expect("pragma").to_string()
+        }
+        assert_eq!(pragma(&store.writer, "PRAGMA cache_size").await, WRITER_CACHE);
+        assert_eq!(pragma(&store.writer, "PRAGMA wal_autocheckpoint").await, WAL_AUTOCHECKPOINT_PAGES);
+        assert_eq!(pragma(&store.reader, "PRAGMA cache_size").await, READER_CACHE);
+    }
 }

@@ -44,11 +44,19 @@ const CONCURRENCY: usize = 4;
 /// How many refs one stitch round loads at once.
 const STITCH_CHUNK: usize = 1_000;
 /// Stitching waits until the queue runs dry, so an entity touched by many batches (a group
-/// owning thousands of components) is stitched once, not once per batch — but no longer than
-/// this, so a long ingestion still shows progress.
+/// owning thousands of components) is stitched once, not once per batch. Entities whose own
+/// processing result changed wait no longer than this, so a long ingestion still shows its
+/// new and edited entities as it goes.
 const STITCH_MAX_DELAY: Duration = Duration::from_secs(5);
 /// Nor past this many pending refs, to bound memory.
 const STITCH_MAX_PENDING: usize = 50_000;
+/// Entities touched only through other entities' relations (the group of every component
+/// processed) wait until the queue runs dry, or this long: during a large ingestion each
+/// flush of changed entities would otherwise restitch every hub again. At 100,000 entities
+/// that doubled the stitching.
+const RELATED_STITCH_MAX_DELAY: Duration = Duration::from_secs(30);
+/// Nor past this many pending refs.
+const RELATED_STITCH_MAX_PENDING: usize = 200_000;
 /// The most entities a dry run follows before giving up.
 const DRY_RUN_LIMIT: usize = 10_000;
 
@@ -217,6 +225,7 @@ impl Engine {
         let claimed = due.len();
         let outputs = self.process_batch(due).await;
         let mut outcomes = Vec::new();
+        let mut changed = HashSet::new();
         for (entity, output) in outputs {
             self.inner.watcher.watch(&entity.entity_ref, &output.read);
             let processed = output.processed;
@@ -235,6 +244,7 @@ impl Engine {
                     ProcessingResult::Failed { errors: errors.iter().map(SerializedError::to_json).collect() }
                 }
             };
+            changed.insert(entity.entity_ref.clone());
             outcomes.push(ProcessingOutcome {
                 entity_id: entity.entity_id,
                 entity_ref: entity.entity_ref,
@@ -244,14 +254,21 @@ impl Engine {
         }
         if !outcomes.is_empty() {
             let report = self.inner.store.write_outcomes(outcomes, now_millis()).await?;
-            self.after_write(report).await?;
+            self.after_write_changed(report, &changed).await?;
         }
-        let flush_due = self.inner.pending_stitch.lock().is_ok_and(|pending| {
-            pending.refs.len() >= STITCH_MAX_PENDING
-                || pending.since.is_some_and(|since| since.elapsed() >= STITCH_MAX_DELAY)
+        let due = self.inner.pending_stitch.lock().map_or(StitchDue::Nothing, |pending| {
+            if claimed < BATCH || pending.related_due() {
+                StitchDue::All
+            } else if pending.changed_due() {
+                StitchDue::Changed
+            } else {
+                StitchDue::Nothing
+            }
         });
-        if claimed < BATCH || flush_due {
-            self.flush_stitch().await?;
+        match due {
+            StitchDue::All => self.flush_stitch().await?,
+            StitchDue::Changed => self.flush_changed().await?,
+            StitchDue::Nothing => {}
         }
         Ok(claimed)
     }
@@ -303,9 +320,21 @@ impl Engine {
         }
     }
 
-    /// Stitches what a write touched. Conflicts were already recorded by the store as
-    /// warnings on the losing parent; they are logged here too.
-    async fn after_write(&self, mut report: WriteReport) -> Result<(), EngineError> {
+    /// Queues the stitching of what a write touched, all of it as touched through others
+    /// (see [`Engine::after_write_changed`]).
+    async fn after_write(&self, report: WriteReport) -> Result<(), EngineError> {
+        self.after_write_changed(report, &HashSet::new()).await
+    }
+
+    /// Queues the stitching of what a write touched: the refs in `changed` had their own
+    /// processing result written, the others were touched through relations, edges or
+    /// warnings. Conflicts were already recorded by the store as warnings on the losing
+    /// parent; they are logged here too.
+    async fn after_write_changed(
+        &self,
+        mut report: WriteReport,
+        changed: &HashSet<String>,
+    ) -> Result<(), EngineError> {
         for conflict in &report.conflicts {
             let existing = conflict.existing_location_key.as_deref().unwrap_or("another location");
             let new = conflict.new_location_key.as_deref().unwrap_or("another location");
@@ -328,8 +357,9 @@ impl Engine {
             }
         }
         if let Ok(mut pending) = self.inner.pending_stitch.lock() {
-            pending.since.get_or_insert_with(std::time::Instant::now);
-            pending.refs.extend(report.stitch);
+            for entity_ref in report.stitch {
+                pending.add(entity_ref, changed);
+            }
         }
         Ok(())
     }
@@ -337,12 +367,22 @@ impl Engine {
     /// Stitches everything pending.
     async fn flush_stitch(&self) -> Result<(), EngineError> {
         let refs = match self.inner.pending_stitch.lock() {
-            Ok(mut pending) => {
-                pending.since = None;
-                std::mem::take(&mut pending.refs)
-            }
+            Ok(mut pending) => pending.take_all(),
             Err(_) => return Ok(()),
         };
+        self.stitch_pending(refs).await
+    }
+
+    /// Stitches the entities whose own result changed; those touched only through others wait.
+    async fn flush_changed(&self) -> Result<(), EngineError> {
+        let refs = match self.inner.pending_stitch.lock() {
+            Ok(mut pending) => pending.take_changed(),
+            Err(_) => return Ok(()),
+        };
+        self.stitch_pending(refs).await
+    }
+
+    async fn stitch_pending(&self, refs: HashSet<String>) -> Result<(), EngineError> {
         let mut refs: Vec<String> = refs.into_iter().collect();
         if refs.is_empty() {
             return Ok(());
@@ -626,8 +666,57 @@ impl Engine {
 /// Refs waiting to be stitched, and since when.
 #[derive(Default)]
 struct PendingStitch {
-    refs: HashSet<String>,
-    since: Option<std::time::Instant>,
+    /// Entities whose own processing result changed.
+    changed: HashSet<String>,
+    changed_since: Option<std::time::Instant>,
+    /// Entities touched only through others (never also in `changed`).
+    related: HashSet<String>,
+    related_since: Option<std::time::Instant>,
+}
+
+/// What a tick stitches before it returns.
+enum StitchDue {
+    Nothing,
+    Changed,
+    All,
+}
+
+impl PendingStitch {
+    fn add(&mut self, entity_ref: String, changed: &HashSet<String>) {
+        if changed.contains(&entity_ref) {
+            self.changed_since.get_or_insert_with(std::time::Instant::now);
+            self.related.remove(&entity_ref);
+            self.changed.insert(entity_ref);
+        } else if !self.changed.contains(&entity_ref) {
+            self.related_since.get_or_insert_with(std::time::Instant::now);
+            self.related.insert(entity_ref);
+        }
+    }
+
+    fn changed_due(&self) -> bool {
+        self.changed.len() >= STITCH_MAX_PENDING
+            || self.changed_since.is_some_and(|since| since.elapsed() >= STITCH_MAX_DELAY)
+    }
+
+    fn related_due(&self) -> bool {
+        !self.related.is_empty()
+            && (self.related.len() >= RELATED_STITCH_MAX_PENDING
+                || self.related_since.is_some_and(|since| since.elapsed() >= RELATED_STITCH_MAX_DELAY))
+    }
+
+    /// A stitch reads an entity's current relations, so stitching the changed entities also
+    /// settles whatever was pending for them as related.
+    fn take_changed(&mut self) -> HashSet<String> {
+        self.changed_since = None;
+        std::mem::take(&mut self.changed)
+    }
+
+    fn take_all(&mut self) -> HashSet<String> {
+        let mut refs = self.take_changed();
+        self.related_since = None;
+        refs.extend(std::mem::take(&mut self.related));
+        refs
+    }
 }
 
 /// The generated root Location entity of a provider location.
@@ -699,5 +788,65 @@ impl ProcessingHost for DryRunHost {
 
     async fn previous_children(&self, _entity_ref: &str) -> Vec<UnprocessedEntity> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(names: &[&str]) -> HashSet<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn stitching_changed_entities_leaves_those_touched_through_others_pending() {
+        let mut pending = PendingStitch::default();
+        let changed = refs(&["component:default/a", "component:default/b"]);
+        for entity_ref in ["component:default/a", "group:default/team", "component:default/b"] {
+            pending.add(entity_ref.to_owned(), &changed);
+        }
+        assert_eq!(pending.take_changed(), changed);
+        assert_eq!(pending.related, refs(&["group:default/team"]));
+        assert!(pending.changed_since.is_none() && pending.related_since.is_some());
+        assert_eq!(pending.take_all(), refs(&["group:default/team"]));
+        assert!(pending.related_since.is_none());
+        assert!(!pending.changed_due() && !pending.related_due());
+    }
+
+    #[test]
+    fn an_entity_is_pending_once_and_as_changed_when_its_own_result_changed() {
+        let mut pending = PendingStitch::default();
+        pending.add("group:default/team".to_owned(), &HashSet::new());
+        // Its own processing result is written later: the changed flush covers it.
+        pending.add("group:default/team".to_owned(), &refs(&["group:default/team"]));
+        assert!(pending.related.is_empty());
+        // Touched through others while already pending as changed: still stitched with them.
+        pending.add("group:default/team".to_owned(), &HashSet::new());
+        assert!(pending.related.is_empty());
+        assert_eq!(pending.take_changed(), refs(&["group:default/team"]));
+        // Emptied by moves, the related set never makes a flush due, however long ago it began.
+        pending.related_since = std::time::Instant::now().checked_sub(RELATED_STITCH_MAX_DELAY * 2);
+        assert!(pending.related_since.is_some());
+        assert!(!pending.related_due());
+        pending.add("user:default/someone".to_owned(), &HashSet::new());
+        assert!(pending.related_due(), "a related ref pending for longer than the delay is due");
+    }
+
+    #[test]
+    fn pending_stitches_come_due_by_count() {
+        let mut pending = PendingStitch::default();
+        let changed: HashSet<String> =
+            (0..STITCH_MAX_PENDING).map(|i| format!("component:default/c{i}")).collect();
+        for entity_ref in &changed {
+            pending.add(entity_ref.clone(), &changed);
+        }
+        assert!(pending.changed_due());
+        assert!(!pending.related_due());
+        for i in 0..RELATED_STITCH_MAX_PENDING {
+            pending.add(format!("user:default/u{i}"), &changed);
+        }
+        assert!(pending.related_due());
+        assert_eq!(pending.take_all().len(), STITCH_MAX_PENDING + RELATED_STITCH_MAX_PENDING);
     }
 }
