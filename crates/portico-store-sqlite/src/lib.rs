@@ -38,8 +38,10 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 /// How long a connection waits for another process holding the database lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Reader connections of a file-backed store.
-const READERS: u32 = 4;
+/// Reader connections of a file-backed store. Requests are served from the catalog's read
+/// index, so readers serve the change-feed followers, stitching and the few pages that read
+/// the store; each connection holds a page cache and prepared statements of its own.
+const READERS: u32 = 2;
 /// Page caches (negative: KiB). Kept small because the operating system caches the file
 /// anyway, and a private cache in every connection adds up to the process's memory (large
 /// ones held the whole database several times over). The writer's is the larger: its
