@@ -108,6 +108,12 @@ impl Postings {
         }
     }
 
+    /// [`Postings::insert`], telling whether more than one entity is held now.
+    fn insert_shared(&mut self, ordinal: u32) -> bool {
+        self.insert(ordinal);
+        matches!(self, Postings::Many(_))
+    }
+
     /// Removes an ordinal; `true` when nothing is left.
     fn remove(&mut self, ordinal: u32) -> bool {
         match self {
@@ -200,17 +206,15 @@ impl ValueMap {
         }
     }
 
-    /// Adds an entity under a value; `true` when the value is new to the key.
+    /// Adds an entity under a value; `true` when the value is new to the key or held by more
+    /// than one entity now — a key's cached text index keeps the single holder of each value.
     fn insert(&mut self, value: u32, ordinal: u32) -> bool {
         match self {
             ValueMap::Empty => {
                 *self = ValueMap::One(value, Postings::One(ordinal));
                 true
             }
-            ValueMap::One(v, postings) if *v == value => {
-                postings.insert(ordinal);
-                false
-            }
+            ValueMap::One(v, postings) if *v == value => postings.insert_shared(ordinal),
             ValueMap::One(..) => {
                 if let ValueMap::One(v, postings) = std::mem::take(self) {
                     *self = ValueMap::Small(vec![(v, postings), (value, Postings::One(ordinal))]);
@@ -219,8 +223,7 @@ impl ValueMap {
             }
             ValueMap::Small(entries) => {
                 if let Some((_, postings)) = entries.iter_mut().find(|(v, _)| *v == value) {
-                    postings.insert(ordinal);
-                    return false;
+                    return postings.insert_shared(ordinal);
                 }
                 if entries.len() < SMALL_VALUES {
                     entries.push((value, Postings::One(ordinal)));
@@ -232,10 +235,7 @@ impl ValueMap {
                 true
             }
             ValueMap::Map(map) => match map.entry(value) {
-                Entry::Occupied(mut entry) => {
-                    entry.get_mut().insert(ordinal);
-                    false
-                }
+                Entry::Occupied(mut entry) => entry.get_mut().insert_shared(ordinal),
                 Entry::Vacant(entry) => {
                     entry.insert(Postings::One(ordinal));
                     true
@@ -659,12 +659,14 @@ impl ReadIndex {
     }
 
     /// Drops the cached structures derived from a key: the facet counts always, the text index
-    /// when the key's set of values changed.
-    fn invalidate(caches: &mut Caches, key: u32, values_changed: bool) {
+    /// when the key's set of values changed or one of its values gained a holder (the text
+    /// index keeps each value's single holder; a value losing holders only sends its lookups
+    /// back to the postings).
+    fn invalidate(caches: &mut Caches, key: u32, text_stale: bool) {
         if !caches.facets.is_empty() {
             caches.facets.remove(&key);
         }
-        if values_changed && !caches.text.is_empty() {
+        if text_stale && !caches.text.is_empty() {
             caches.text.remove(&key);
         }
     }
@@ -712,8 +714,8 @@ impl ReadIndex {
                 Some(exists) => exists.insert(ordinal),
                 exists @ None => *exists = Some(Postings::One(ordinal)),
             }
-            let new_value = original != NONE && data.values.insert(original, ordinal);
-            Self::invalidate(caches, key, new_value);
+            let text_stale = original != NONE && data.values.insert(original, ordinal);
+            Self::invalidate(caches, key, text_stale);
             rows.push(Row { key, original });
         }
         rows.sort_by_key(|row| row.key);
@@ -951,8 +953,9 @@ mod tests {
     #[test]
     fn value_map_grows_and_shrinks_through_every_shape() {
         let mut map = ValueMap::default();
-        assert!(map.insert(1, 10));
-        assert!(!map.insert(1, 11));
+        assert!(map.insert(1, 10), "a new value");
+        assert!(!map.insert(1, 10), "the same holder again changes nothing");
+        assert!(map.insert(1, 11), "a second holder");
         for value in 2..=(SMALL_VALUES as u32 + 2) {
             assert!(map.insert(value, 20 + value));
         }

@@ -12,6 +12,8 @@
 
 use memchr::memmem;
 
+use super::strings::NONE;
+
 /// The searchable values of one key.
 #[derive(Debug, Default)]
 pub(crate) struct TextIndex {
@@ -21,6 +23,9 @@ pub(crate) struct TextIndex {
     starts: Vec<u32>,
     /// The original value id of each value.
     pub(crate) originals: Vec<u32>,
+    /// The one entity holding each value, or `NONE` when several do (filled by the index,
+    /// which drops this text index when a value gains a holder).
+    pub(crate) single_holders: Vec<u32>,
     /// `buckets + 1` offsets into `postings`.
     offsets: Vec<u32>,
     /// Value indices, grouped by bucket.
@@ -73,6 +78,11 @@ impl TextIndex {
         }
         index.offsets = counts;
         index
+    }
+
+    /// The one entity holding a value, when the index recorded one.
+    pub(crate) fn single_holder(&self, value: usize) -> Option<u32> {
+        self.single_holders.get(value).copied().filter(|&ordinal| ordinal != NONE)
     }
 
     fn value(&self, value: usize) -> &[u8] {
@@ -132,6 +142,7 @@ impl TextIndex {
         self.text.capacity()
             + (self.starts.capacity()
                 + self.originals.capacity()
+                + self.single_holders.capacity()
                 + self.offsets.capacity()
                 + self.postings.capacity())
                 * 4

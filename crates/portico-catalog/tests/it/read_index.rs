@@ -122,6 +122,41 @@ fn full_text_sees_values_added_and_removed_after_a_search() {
     assert_eq!(index.full_text("s%a", &fields).len(), 0);
 }
 
+#[test]
+fn full_text_follows_a_value_as_it_gains_and_loses_holders_after_a_search() {
+    let mut index = fixture_index();
+    let fields = ["metadata.title".to_owned()];
+    let uids = |index: &ReadIndex, term: &str| {
+        let mut uids: Vec<String> = index
+            .full_text(term, &fields)
+            .iter()
+            .filter_map(|o| index.entity(o))
+            .map(|e| e.uid.to_owned())
+            .collect();
+        uids.sort();
+        uids
+    };
+    index.apply(FinalChange::Upsert(row(&user("rob", "u-40", "Robin Hood"), 20)));
+    // The text index is built and kept with "robin hood" held by one entity.
+    assert_eq!(uids(&index, "robin"), vec!["u-40"]);
+    // A second entity with the same title: the value is not new to the key.
+    index.apply(FinalChange::Upsert(row(&user("hood", "u-41", "Robin Hood"), 21)));
+    assert_eq!(uids(&index, "robin"), vec!["u-40", "u-41"]);
+    index.apply(FinalChange::Upsert(row(&user("locksley", "u-42", "Robin Hood"), 22)));
+    assert_eq!(uids(&index, "hood"), vec!["u-40", "u-41", "u-42"]);
+    // Holders leave while the value stays, down to one and then another one.
+    for (uid, name, seq) in [("u-40", "rob", 23), ("u-42", "locksley", 24)] {
+        index.apply(FinalChange::Delete {
+            entity_id: uid.into(),
+            entity_ref: format!("user:default/{name}"),
+            change_seq: seq,
+        });
+    }
+    assert_eq!(uids(&index, "robin"), vec!["u-41"]);
+    index.apply(FinalChange::Upsert(row(&user("rob", "u-43", "Robin Hood"), 25)));
+    assert_eq!(uids(&index, "robin"), vec!["u-41", "u-43"]);
+}
+
 /// Loading prepares entities on several threads in chunks; the result must not depend on it.
 #[test]
 fn loading_a_large_snapshot_equals_applying_it_change_by_change() {
