@@ -43,7 +43,7 @@ pub(crate) struct Body {
 }
 
 thread_local! {
-    /// Reused by [`Body::write_to`], so serving a page of entities allocates nothing per entity.
+    /// Reused by [`Body::with_text`].
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -56,15 +56,21 @@ impl Body {
         }
     }
 
-    /// Appends the JSON text to `out`.
-    pub(crate) fn write_to(&self, out: &mut String) {
+    /// Lends the JSON text to `read`, decompressed into a buffer the thread reuses, so serving
+    /// a page of entities allocates nothing per entity. `read` must not lend another body.
+    pub(crate) fn with_text<T>(&self, read: impl FnOnce(&str) -> T) -> T {
         SCRATCH.with_borrow_mut(|scratch| {
             let decompressed = self.decompress(scratch);
             match std::str::from_utf8(scratch) {
-                Ok(text) if decompressed => out.push_str(text),
-                _ => out.push_str(unreadable()),
+                Ok(text) if decompressed => read(text),
+                _ => read(unreadable()),
             }
-        });
+        })
+    }
+
+    /// Appends the JSON text to `out`.
+    pub(crate) fn write_to(&self, out: &mut String) {
+        self.with_text(|text| out.push_str(text));
     }
 
     /// The JSON text, decompressed straight into the returned string's buffer.

@@ -408,7 +408,7 @@ impl EntityView<'_> {
     /// legacy `target` object parsed from its `targetRef`.
     pub fn write_json(&self, relation_targets: bool, out: &mut String) {
         if relation_targets && !self.splices.is_empty() {
-            splice::write_with_targets(&self.body.text(), self.splices, out);
+            self.body.with_text(|body| splice::write_with_targets(body, self.splices, out));
         } else {
             self.body.write_to(out);
         }
@@ -815,7 +815,7 @@ struct Prepared {
 }
 
 /// Parses and flattens one entity; `None` (logged) when the body is not JSON.
-fn prepare(row: FinalEntityRow) -> Option<Prepared> {
+fn prepare(mut row: FinalEntityRow) -> Option<Prepared> {
     let value: serde_json::Value = match serde_json::from_str(&row.body) {
         Ok(value) => value,
         Err(error) => {
@@ -828,7 +828,6 @@ fn prepare(row: FinalEntityRow) -> Option<Prepared> {
         Vec::new()
     });
     let splices = splice::relation_splices(&row.body);
-    let mut row = row;
     let body = Body::new(&std::mem::take(&mut row.body));
     Some(Prepared { row, body, entity: value, search_rows, splices })
 }
