@@ -55,7 +55,7 @@ impl Reader {
 
     /// The parsed metadata of an entry's published site, cached until it is rebuilt.
     async fn site(&self, entry: &DocEntry) -> Option<Arc<SiteView>> {
-        let key = entry.triplet.path();
+        let key = entry.triplet().path();
         let version = entry.build.finished_at;
         if let Some((cached_version, view)) =
             self.sites.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
@@ -63,8 +63,9 @@ impl Reader {
         {
             return Some(view.clone());
         }
-        let bytes =
-            tokio::fs::read(self.docs.site_dir(&entry.triplet).join("techdocs_metadata.json")).await.ok()?;
+        let bytes = tokio::fs::read(self.docs.site_dir(&entry.triplet()).join("techdocs_metadata.json"))
+            .await
+            .ok()?;
         let view = Arc::new(SiteView::parse(&bytes)?);
         self.sites.lock().unwrap_or_else(PoisonError::into_inner).insert(key, (version, view.clone()));
         Some(view)
@@ -169,7 +170,7 @@ pub fn entity_tab(docs: TechDocs) -> EntityTab {
 }
 
 fn reader_url(entry: &DocEntry, location: &str) -> String {
-    let t = &entry.triplet;
+    let t = entry.triplet();
     format!(
         "/docs/{}/{}/{}/{location}",
         encode_component(&t.namespace),
@@ -181,14 +182,14 @@ fn reader_url(entry: &DocEntry, location: &str) -> String {
 fn catalog_url(entry: &DocEntry) -> String {
     format!(
         "/catalog/{}/{}/{}",
-        encode_component(&entry.entity.namespace.to_lowercase()),
-        encode_component(&entry.entity.kind.to_lowercase()),
-        encode_component(&entry.entity.name)
+        encode_component(&entry.entity.namespace().to_lowercase()),
+        encode_component(&entry.entity.kind().to_lowercase()),
+        encode_component(entry.entity.name())
     )
 }
 
 fn owner_of(entry: &DocEntry) -> &str {
-    &entry.entity.owner
+    entry.entity.owner()
 }
 
 /// `GET /docs`: every documented entity the caller may read, filtered by owner, kind and text.
@@ -202,16 +203,16 @@ async fn index(State(reader): State<Reader>, access: Access, cx: PageContext) ->
         entries.iter().map(|e| owner_of(e).to_owned()).filter(|o| !o.is_empty()).collect();
     owners.sort_unstable_by_key(|o| o.to_lowercase());
     owners.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    let mut kinds: Vec<String> = entries.iter().map(|e| e.entity.kind.clone()).collect();
+    let mut kinds: Vec<String> = entries.iter().map(|e| e.entity.kind().to_owned()).collect();
     kinds.sort_unstable_by_key(|k| k.to_lowercase());
     kinds.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     let mut shown: Vec<&DocEntry> = entries
         .iter()
         .filter(|e| owner.is_empty() || owner_of(e).eq_ignore_ascii_case(&owner))
-        .filter(|e| kind.is_empty() || e.entity.kind.eq_ignore_ascii_case(&kind))
+        .filter(|e| kind.is_empty() || e.entity.kind().eq_ignore_ascii_case(&kind))
         .filter(|e| {
             text.is_empty()
-                || [e.title(), e.entity.name.as_str(), e.entity.description.as_str(), owner_of(e)]
+                || [e.title(), e.entity.name(), e.entity.description(), owner_of(e)]
                     .iter()
                     .any(|field| field.to_lowercase().contains(&text))
         })
@@ -226,7 +227,7 @@ async fn index(State(reader): State<Reader>, access: Access, cx: PageContext) ->
     let rows = shown
         .iter()
         .map(|e| {
-            let description = &e.entity.description;
+            let description = e.entity.description();
             let title = format!(
                 r#"<a class="cell-title" href="{}">{}</a>{}"#,
                 escape(&reader_url(e, "")),
@@ -240,8 +241,8 @@ async fn index(State(reader): State<Reader>, access: Access, cx: PageContext) ->
             vec![
                 Markup::trusted(title),
                 Markup::text(owner_of(e)),
-                Markup::text(&e.entity.kind),
-                Markup::text(&e.entity.spec_type),
+                Markup::text(e.entity.kind()),
+                Markup::text(e.entity.spec_type()),
                 Markup::trusted(build_badge(&e.build)),
             ]
         })
@@ -365,8 +366,9 @@ async fn site_page(
         )
         .first_link("All documentation", "/docs"));
     };
+    let triplet = entry.triplet();
     let canonical = (namespace.as_str(), kind.as_str(), name.as_str())
-        == (entry.triplet.namespace.as_str(), entry.triplet.kind.as_str(), entry.triplet.name.as_str());
+        == (triplet.namespace.as_str(), triplet.kind.as_str(), triplet.name.as_str());
     if !canonical {
         return Ok(moved(&reader_url(&entry, &path)).into_response());
     }
@@ -375,7 +377,7 @@ async fn site_page(
         return Ok(not_built_page(&cx, &entry));
     };
     if let Some(page) = site.page(&path) {
-        let fragment_path = docs.site_dir(&entry.triplet).join(format!("{}index.html", page.location));
+        let fragment_path = docs.site_dir(&entry.triplet()).join(format!("{}index.html", page.location));
         let fragment = tokio::fs::read_to_string(&fragment_path).await.map_err(|_| {
             PageError::internal("This page of the docs could not be read. Try again after the next build.")
         })?;
@@ -390,7 +392,7 @@ async fn site_page(
         return Ok(moved(&reader_url(&entry, &format!("{path}/"))).into_response());
     }
     if !path.ends_with(".html")
-        && let Some(file) = crate::routes::site_file(docs, &entry.triplet, &path)
+        && let Some(file) = crate::routes::site_file(docs, &entry.triplet(), &path)
         && let Ok(bytes) = tokio::fs::read(&file).await
     {
         return Ok(asset_response(&file, bytes));
@@ -599,11 +601,12 @@ fn render_page(
         String::new()
     };
     let live = if live_reload {
+        let triplet = entry.triplet();
         format!(
             r#" data-live-reload="/api/techdocs/builds/{}/{}/{}""#,
-            encode_component(&entry.triplet.namespace),
-            encode_component(&entry.triplet.kind),
-            encode_component(&entry.triplet.name)
+            encode_component(&triplet.namespace),
+            encode_component(&triplet.kind),
+            encode_component(&triplet.name)
         )
     } else {
         String::new()
@@ -647,7 +650,7 @@ async fn docs_tab(reader: &Reader, entity: &Value) -> Markup {
             r#"<div class="docs-build notice" role="status"><p>{message}</p></div>"#
         ));
     };
-    let home = tokio::fs::read_to_string(reader.docs.site_dir(&entry.triplet).join("index.html"))
+    let home = tokio::fs::read_to_string(reader.docs.site_dir(&entry.triplet()).join("index.html"))
         .await
         .unwrap_or_default();
     // The home page's relative links were written for its reader URL, not the entity page.

@@ -122,7 +122,7 @@ async fn build_record(
     })?;
     let mut body = serde_json::to_value(&entry.build).unwrap_or_default();
     if let Some(object) = body.as_object_mut() {
-        object.insert("entityRef".into(), json!(entry.entity_ref));
+        object.insert("entityRef".into(), json!(entry.entity_ref()));
         object.insert(
             "source".into(),
             match &entry.source {
@@ -150,7 +150,7 @@ async fn sync(
     let Some(entry) = docs.readable_entry(&access, &namespace, &kind, &name) else {
         return Err(ApiError::not_found(format!("Entity not found for {reference}")));
     };
-    if entry.entity.uid.is_empty() {
+    if entry.entity.uid().is_empty() {
         return Err(ApiError::not_found("Entity metadata UID missing"));
     }
     let (tx, rx) = mpsc::unbounded_channel::<Bytes>();

@@ -48,8 +48,17 @@ pub struct Triplet {
 impl Triplet {
     /// The triplet of an entity; `None` when a part could not be a folder name.
     pub fn of(entity: &Value, lower_case: bool) -> Option<Triplet> {
-        let part = |pointer: &str, default: &str| -> Option<String> {
-            let value = entity.pointer(pointer).and_then(Value::as_str).unwrap_or(default);
+        Triplet::new(
+            namespace_of(entity),
+            str_of(entity, "/kind"),
+            str_of(entity, "/metadata/name"),
+            lower_case,
+        )
+    }
+
+    /// The triplet of these parts; `None` when a part could not be a folder name.
+    fn new(namespace: &str, kind: &str, name: &str, lower_case: bool) -> Option<Triplet> {
+        let part = |value: &str| -> Option<String> {
             let value = if lower_case { value.to_lowercase() } else { value.to_owned() };
             let safe = !value.is_empty()
                 && value != "."
@@ -58,11 +67,7 @@ impl Triplet {
                 && !value.contains(['/', '\\', '\0']);
             safe.then_some(value)
         };
-        Some(Triplet {
-            namespace: part("/metadata/namespace", "default")?,
-            kind: part("/kind", "")?,
-            name: part("/metadata/name", "")?,
-        })
+        Some(Triplet { namespace: part(namespace)?, kind: part(kind)?, name: part(name)? })
     }
 
     /// `namespace/kind/name`.
@@ -162,33 +167,53 @@ impl Default for BuildRecord {
 /// What the docs show and index of a documented entity, read once from the catalog's JSON: a
 /// portal documents tens of thousands of entities, and keeping them whole (parsed, or even as
 /// text) cost more than the catalog's own index. The one route that answers the whole entity
-/// reads it from the store.
+/// reads it from the store. The texts share one allocation: as separate strings, their headers
+/// and allocator rounding cost more than the texts themselves.
 #[derive(Debug, Clone)]
 pub struct DocEntity {
-    pub kind: String,
+    /// The [`Field`]s' texts end to end.
+    texts: Box<str>,
+    /// Where each field's text ends in `texts`.
+    ends: [u32; Field::COUNT],
+    read_class: ReadClass,
+}
+
+/// The texts a [`DocEntity`] keeps, in the order they are packed.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Kind,
     /// `metadata.namespace`, `default` when absent.
-    pub namespace: String,
-    pub name: String,
-    /// `metadata.title`, else the name.
-    pub title: String,
-    pub description: String,
-    pub uid: String,
+    Namespace,
+    Name,
+    /// `metadata.title` as written (empty when absent).
+    Title,
+    Description,
+    Uid,
     /// `spec.owner` as written.
-    pub owner: String,
+    Owner,
     /// The name part of the `ownedBy` relation's target (what search documents carry).
-    pub owner_name: String,
-    pub spec_type: String,
-    pub lifecycle: String,
-    /// What the `catalog.entity.read` policies look at (`None`: an entity they cannot judge,
-    /// never readable under them).
-    read_class: Option<EntityClass>,
+    OwnerName,
+    SpecType,
+    Lifecycle,
+}
+
+impl Field {
+    const COUNT: usize = 10;
+}
+
+/// What the `catalog.entity.read` policies look at of an entity.
+#[derive(Debug, Clone)]
+enum ReadClass {
+    /// The policies do not look at entities.
+    Unclassified,
+    Class(Box<EntityClass>),
+    /// An entity the policies cannot judge: never readable under them.
+    Unjudgeable,
 }
 
 impl DocEntity {
     fn of(entity: &Value, read_classifier: Option<&EntityClassifier>) -> DocEntity {
-        let text =
-            |pointer: &str| entity.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned();
-        let name = text("/metadata/name");
+        let text = |pointer: &str| entity.pointer(pointer).and_then(Value::as_str).unwrap_or_default();
         let owner_name = entity
             .get("relations")
             .and_then(Value::as_array)
@@ -196,28 +221,100 @@ impl DocEntity {
                 relations.iter().find(|r| r.get("type").and_then(Value::as_str) == Some("ownedBy"))
             })
             .and_then(|r| r.get("targetRef").and_then(Value::as_str))
-            .map(|target| target.rsplit('/').next().unwrap_or(target).to_owned())
+            .map(|target| target.rsplit('/').next().unwrap_or(target))
             .unwrap_or_default();
-        DocEntity {
-            kind: text("/kind"),
-            namespace: namespace_of(entity).to_owned(),
-            title: entity.pointer("/metadata/title").and_then(Value::as_str).unwrap_or(&name).to_owned(),
-            name,
-            description: text("/metadata/description"),
-            uid: text("/metadata/uid"),
-            owner: text("/spec/owner"),
+        let fields: [&str; Field::COUNT] = [
+            text("/kind"),
+            namespace_of(entity),
+            text("/metadata/name"),
+            text("/metadata/title"),
+            text("/metadata/description"),
+            text("/metadata/uid"),
+            text("/spec/owner"),
             owner_name,
-            spec_type: text("/spec/type"),
-            lifecycle: text("/spec/lifecycle"),
-            read_class: match read_classifier {
-                Some(classifier) => classifier.classify(entity),
-                None => Some(EntityClass::default()),
+            text("/spec/type"),
+            text("/spec/lifecycle"),
+        ];
+        let mut texts = String::with_capacity(fields.iter().map(|f| f.len()).sum());
+        let mut ends = [0; Field::COUNT];
+        for (end, field) in ends.iter_mut().zip(fields) {
+            texts.push_str(field);
+            *end = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+        }
+        let read_class = match read_classifier {
+            Some(classifier) => match classifier.classify(entity) {
+                Some(class) => ReadClass::Class(Box::new(class)),
+                None => ReadClass::Unjudgeable,
             },
+            None => ReadClass::Unclassified,
+        };
+        DocEntity { texts: texts.into_boxed_str(), ends, read_class }
+    }
+
+    fn field(&self, field: Field) -> &str {
+        let at = field as usize;
+        let start = if at == 0 { 0 } else { self.ends[at - 1] as usize };
+        self.texts.get(start..self.ends[at] as usize).unwrap_or_default()
+    }
+
+    pub fn kind(&self) -> &str {
+        self.field(Field::Kind)
+    }
+
+    /// `metadata.namespace`, `default` when absent.
+    pub fn namespace(&self) -> &str {
+        self.field(Field::Namespace)
+    }
+
+    pub fn name(&self) -> &str {
+        self.field(Field::Name)
+    }
+
+    /// `metadata.title`, else the name.
+    pub fn title(&self) -> &str {
+        match self.field(Field::Title) {
+            "" => self.name(),
+            title => title,
         }
     }
 
+    pub fn description(&self) -> &str {
+        self.field(Field::Description)
+    }
+
+    pub fn uid(&self) -> &str {
+        self.field(Field::Uid)
+    }
+
+    /// `spec.owner` as written.
+    pub fn owner(&self) -> &str {
+        self.field(Field::Owner)
+    }
+
+    /// The name part of the `ownedBy` relation's target (what search documents carry).
+    pub fn owner_name(&self) -> &str {
+        self.field(Field::OwnerName)
+    }
+
+    pub fn spec_type(&self) -> &str {
+        self.field(Field::SpecType)
+    }
+
+    pub fn lifecycle(&self) -> &str {
+        self.field(Field::Lifecycle)
+    }
+
+    /// `kind:namespace/name` with the entity's own case.
+    pub fn entity_ref(&self) -> String {
+        format!("{}:{}/{}", self.kind(), self.namespace(), self.name())
+    }
+
     fn readable_with(&self, filter: &Filter<'_>) -> bool {
-        self.read_class.as_ref().is_some_and(|class| filter.allows_class(class))
+        match &self.read_class {
+            ReadClass::Unclassified => filter.allows_class(&EntityClass::default()),
+            ReadClass::Class(class) => filter.allows_class(class),
+            ReadClass::Unjudgeable => false,
+        }
     }
 }
 
@@ -225,10 +322,8 @@ impl DocEntity {
 #[derive(Debug, Clone)]
 pub struct DocEntry {
     pub entity: DocEntity,
-    /// `kind:namespace/name` with the entity's own case.
-    pub entity_ref: String,
-    /// Where its site is published and read.
-    pub triplet: Triplet,
+    /// Whether its triplet is lower-cased (`techdocs.legacyUseCaseSensitiveTripletPaths` off).
+    lower_case_triplet: bool,
     pub source: Result<DocsSource, String>,
     pub build: BuildRecord,
     checked_at: Option<Instant>,
@@ -239,7 +334,24 @@ pub struct DocEntry {
 
 impl DocEntry {
     pub fn title(&self) -> &str {
-        &self.entity.title
+        self.entity.title()
+    }
+
+    /// `kind:namespace/name` with the entity's own case.
+    pub fn entity_ref(&self) -> String {
+        self.entity.entity_ref()
+    }
+
+    /// Where its site is published and read.
+    pub fn triplet(&self) -> Triplet {
+        let entity = &self.entity;
+        // The entry exists because these parts made a valid triplet.
+        Triplet::new(entity.namespace(), entity.kind(), entity.name(), self.lower_case_triplet)
+            .unwrap_or_else(|| Triplet {
+                namespace: entity.namespace().to_owned(),
+                kind: entity.kind().to_owned(),
+                name: entity.name().to_owned(),
+            })
     }
 }
 
@@ -374,7 +486,7 @@ impl TechDocs {
         let row = self
             .inner
             .store
-            .final_entity(&entry.entity_ref.to_lowercase())
+            .final_entity(&entry.entity_ref().to_lowercase())
             .await
             .map_err(|e| e.to_string())?;
         Ok(row.and_then(|row| serde_json::from_str(&row.body).ok()))
@@ -477,12 +589,6 @@ impl TechDocs {
         if !source::has_docs(&entity) {
             return None;
         }
-        let entity_ref = format!(
-            "{}:{}/{}",
-            str_of(&entity, "/kind"),
-            namespace_of(&entity),
-            str_of(&entity, "/metadata/name")
-        );
         let resolved = source::resolve(&entity);
         match state.entries.get_mut(&key) {
             Some(entry) => {
@@ -497,8 +603,7 @@ impl TechDocs {
                     key.clone(),
                     Box::new(DocEntry {
                         entity: DocEntity::of(&entity, self.inner.read_classifier.as_ref()),
-                        entity_ref,
-                        triplet,
+                        lower_case_triplet: !self.inner.settings.case_sensitive_triplets,
                         source: resolved,
                         build: BuildRecord::default(),
                         checked_at: None,
@@ -515,7 +620,7 @@ impl TechDocs {
     /// search documents), so a restart serves and finds existing docs at once.
     async fn restore_published(&self, key: &str) {
         let Some(entry) = self.read_state().entries.get(key).cloned() else { return };
-        let dir = self.site_dir(&entry.triplet);
+        let dir = self.site_dir(&entry.triplet());
         let record = tokio::fs::read(dir.join(BUILD_RECORD))
             .await
             .ok()
@@ -545,7 +650,7 @@ impl TechDocs {
         for id in &entry.search_ids {
             self.inner.search.delete(id);
         }
-        let dir = self.site_dir(&entry.triplet);
+        let dir = self.site_dir(&entry.triplet());
         if let Err(error) = tokio::fs::remove_dir_all(&dir).await
             && error.kind() != std::io::ErrorKind::NotFound
         {
@@ -584,7 +689,7 @@ impl TechDocs {
         {
             return;
         }
-        let key = entry.triplet.key();
+        let key = entry.triplet().key();
         if self.read_state().running.contains(&key) {
             return;
         }
@@ -663,7 +768,7 @@ impl TechDocs {
         reason: CheckReason,
         log: &mut (dyn FnMut(String) + Send),
     ) -> Result<(CheckOutcome, Option<(BuildRecord, Vec<String>)>), BuildRecord> {
-        let site = self.site_dir(&entry.triplet);
+        let site = self.site_dir(&entry.triplet());
         let source = match &entry.source {
             Ok(source) => source.clone(),
             Err(error) => {
@@ -671,7 +776,7 @@ impl TechDocs {
                 return Err(self.record_failure(&site, &entry.build, error.clone(), None).await);
             }
         };
-        log(format!("Preparing docs of {} from {}", entry.entity_ref, source.describe()));
+        log(format!("Preparing docs of {} from {}", entry.entity_ref(), source.describe()));
         let prepared = match self.prepare(&source).await {
             Ok(prepared) => prepared,
             Err(error) => {
@@ -707,9 +812,10 @@ impl TechDocs {
         let Ok(_slot) = self.inner.build_slots.acquire().await else {
             return Err(self.record_failure(&site, &entry.build, "shutting down".to_owned(), None).await);
         };
-        self.set_state(&entry.triplet.key(), BuildState::Building);
-        log(format!("Building {}", entry.triplet.path()));
-        let staging = self.inner.root.join(".staging").join(entry.triplet.path());
+        let triplet = entry.triplet();
+        self.set_state(&triplet.key(), BuildState::Building);
+        log(format!("Building {}", triplet.path()));
+        let staging = self.inner.root.join(".staging").join(triplet.path());
         let fingerprint = prepared.fingerprint.clone();
         let built = {
             let (site, staging, fingerprint) = (site.clone(), staging.clone(), fingerprint.clone());
@@ -754,7 +860,7 @@ impl TechDocs {
         drop(prepared);
         let trash = self.inner.root.join(".trash").join(format!(
             "{}-{}",
-            entry.triplet.key().replace('/', "_"),
+            triplet.key().replace('/', "_"),
             now_millis()
         ));
         if let Err(error) = publish(&staging, &site, &trash, &record).await {
@@ -770,7 +876,7 @@ impl TechDocs {
             report.took.as_millis()
         ));
         // The published site and its record change together; search follows.
-        if let Some(current) = self.write_state().entries.get_mut(&entry.triplet.key()) {
+        if let Some(current) = self.write_state().entries.get_mut(&triplet.key()) {
             current.build = record.clone();
         }
         let ids = self.sync_search_documents(entry, &site).await;
@@ -945,31 +1051,30 @@ async fn publish(staging: &Path, site: &Path, trash: &Path, record: &BuildRecord
 fn search_document(entry: &DocEntry, doc: &Value, location_template: &str) -> SearchDocument {
     let path = doc.get("location").and_then(Value::as_str).unwrap_or_default();
     let entity = &entry.entity;
-    let component_type = if entity.spec_type.is_empty() { "other" } else { &entity.spec_type };
+    let component_type = if entity.spec_type().is_empty() { "other" } else { entity.spec_type() };
+    let triplet = entry.triplet();
     let location = location_template
-        .replace(":namespace", &entry.triplet.namespace)
-        .replace(":kind", &entry.triplet.kind)
-        .replace(":name", &entry.triplet.name)
+        .replace(":namespace", &triplet.namespace)
+        .replace(":kind", &triplet.kind)
+        .replace(":name", &triplet.name)
         .replace(":path", path);
     let mut fields = Map::new();
     fields.insert("title".into(), json!(doc.get("title").and_then(Value::as_str).unwrap_or_default()));
     fields.insert("text".into(), json!(doc.get("text").and_then(Value::as_str).unwrap_or_default()));
     fields.insert("location".into(), json!(location));
     fields.insert("path".into(), json!(path));
-    fields.insert("kind".into(), json!(entity.kind));
-    fields.insert("namespace".into(), json!(entity.namespace));
-    fields.insert("name".into(), json!(entity.name));
+    fields.insert("kind".into(), json!(entity.kind()));
+    fields.insert("namespace".into(), json!(entity.namespace()));
+    fields.insert("name".into(), json!(entity.name()));
     fields.insert("entityTitle".into(), json!(entry.title()));
     fields.insert("componentType".into(), json!(component_type));
     fields.insert("type".into(), json!(component_type));
-    fields.insert("lifecycle".into(), json!(entity.lifecycle));
-    fields.insert("owner".into(), json!(entity.owner_name));
-    fields.insert("authorization".into(), json!({ "resourceRef": entry.entity_ref.to_lowercase() }));
-    SearchDocument {
-        id: format!("{}#{path}", entry.entity_ref.to_lowercase()),
-        fields,
-        exact_names: Vec::new(),
-    }
+    fields.insert("lifecycle".into(), json!(entity.lifecycle()));
+    fields.insert("owner".into(), json!(entity.owner_name()));
+    let resource_ref = entry.entity_ref().to_lowercase();
+    let id = format!("{resource_ref}#{path}");
+    fields.insert("authorization".into(), json!({ "resourceRef": resource_ref }));
+    SearchDocument { id, fields, exact_names: Vec::new() }
 }
 
 fn str_of<'a>(entity: &'a Value, pointer: &str) -> &'a str {
