@@ -18,51 +18,66 @@ use sha1::{Digest, Sha1};
 pub struct Asset {
     /// The name it is referred to by in templates (`portico.css`).
     pub name: &'static str,
-    /// The name it is served under (`portico.<hash>.css`).
-    pub hashed_name: String,
     pub content_type: &'static str,
     pub bytes: &'static [u8],
+    /// Hashed on first use: hashing reads every byte, and reading the 3.5 MB diagram bundle
+    /// would keep its pages of the binary resident in a portal that never shows a diagram.
+    hashed_name: OnceLock<String>,
 }
 
 impl Asset {
+    const fn new(name: &'static str, content_type: &'static str, bytes: &'static [u8]) -> Asset {
+        Asset { name, content_type, bytes, hashed_name: OnceLock::new() }
+    }
+
+    /// The name it is served under (`portico.<hash>.css`).
+    pub fn hashed_name(&self) -> &str {
+        self.hashed_name.get_or_init(|| {
+            let digest = hex::encode(Sha1::digest(self.bytes));
+            let (stem, ext) = self.stem_and_extension();
+            format!("{stem}.{}{ext}", &digest[..HASH_DIGITS])
+        })
+    }
+
     /// The URL the asset is served at.
     pub fn url(&self) -> String {
-        format!("/assets/{}", self.hashed_name)
+        format!("/assets/{}", self.hashed_name())
+    }
+
+    /// Whether `file` has the shape of this asset's hashed name, checked before hashing so
+    /// that a request for one asset never hashes another.
+    fn could_be(&self, file: &str) -> bool {
+        let (stem, ext) = self.stem_and_extension();
+        file.len() == self.name.len() + 1 + HASH_DIGITS
+            && file.strip_prefix(stem).is_some_and(|rest| rest.starts_with('.'))
+            && file.ends_with(ext)
+    }
+
+    /// The name split before its first dot; the extension keeps the dot (`.min.js`).
+    fn stem_and_extension(&self) -> (&'static str, &'static str) {
+        self.name.find('.').map_or((self.name, ""), |dot| self.name.split_at(dot))
     }
 }
 
-const FILES: [(&str, &str, &[u8]); 5] = [
-    ("portico.css", "text/css; charset=utf-8", include_bytes!("../assets/portico.css")),
-    ("portico.js", "text/javascript; charset=utf-8", include_bytes!("../assets/portico.js")),
-    ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/htmx.min.js")),
+/// Hex digits of the SHA-1 a served name carries.
+const HASH_DIGITS: usize = 10;
+
+static ASSETS: [Asset; 5] = [
+    Asset::new("portico.css", "text/css; charset=utf-8", include_bytes!("../assets/portico.css")),
+    Asset::new("portico.js", "text/javascript; charset=utf-8", include_bytes!("../assets/portico.js")),
+    Asset::new("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/htmx.min.js")),
     // Only documentation pages with diagrams load it.
-    ("mermaid.min.js", "text/javascript; charset=utf-8", include_bytes!("../assets/mermaid.min.js")),
-    ("favicon.svg", "image/svg+xml", include_bytes!("../assets/favicon.svg")),
+    Asset::new(
+        "mermaid.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/mermaid.min.js"),
+    ),
+    Asset::new("favicon.svg", "image/svg+xml", include_bytes!("../assets/favicon.svg")),
 ];
-
-fn hashed(name: &str, bytes: &[u8]) -> String {
-    let digest = hex::encode(Sha1::digest(bytes));
-    let hash = &digest[..10];
-    match name.split_once('.') {
-        Some((stem, ext)) => format!("{stem}.{hash}.{ext}"),
-        None => format!("{name}.{hash}"),
-    }
-}
 
 /// Every embedded asset.
 pub fn all() -> &'static [Asset] {
-    static ASSETS: OnceLock<Vec<Asset>> = OnceLock::new();
-    ASSETS.get_or_init(|| {
-        FILES
-            .iter()
-            .map(|&(name, content_type, bytes)| Asset {
-                name,
-                hashed_name: hashed(name, bytes),
-                content_type,
-                bytes,
-            })
-            .collect()
-    })
+    &ASSETS
 }
 
 /// The URL of an embedded asset by its plain name; `/assets/<name>` (a 404) for an unknown
@@ -77,7 +92,7 @@ pub fn router() -> Router {
 }
 
 async fn serve(Path(file): Path<String>) -> Response {
-    let Some(asset) = all().iter().find(|a| a.hashed_name == file) else {
+    let Some(asset) = all().iter().find(|a| a.could_be(&file) && a.hashed_name() == file) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let mut response = asset.bytes.into_response();
@@ -116,6 +131,20 @@ mod tests {
 
         let plain = router().oneshot(Request::get("/assets/htmx.min.js").body(Body::empty()).unwrap()).await;
         assert_eq!(plain.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn a_request_hashes_only_the_asset_its_name_could_be() {
+        let [css, _, htmx, mermaid, favicon] = &ASSETS;
+        let css_name = css.hashed_name().to_owned();
+        assert!(css.could_be(&css_name));
+        assert!(!mermaid.could_be(&css_name) && !htmx.could_be(&css_name) && !favicon.could_be(&css_name));
+        assert!(mermaid.could_be("mermaid.0123456789.min.js"));
+        assert!(!mermaid.could_be("mermaid.min.js") && !mermaid.could_be("mermaidx.0123456789.min.js"));
+
+        // The right shape with the wrong hash is not served.
+        let stale = Request::get("/assets/portico.0000000000.css").body(Body::empty()).unwrap();
+        assert_eq!(router().oneshot(stale).await.unwrap().status(), StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]

@@ -223,7 +223,7 @@ impl ReadIndex {
         let mut built = TextIndex::build(data.values.iter().map(|(original, postings)| {
             single_holders.push(match postings {
                 Postings::One(ordinal) => *ordinal,
-                Postings::Many(_) => NONE,
+                Postings::Few(_) | Postings::Many(_) => NONE,
             });
             (original, self.values.get(self.case.lower(original)))
         }));
