@@ -235,7 +235,7 @@ async fn index(State(reader): State<Reader>, access: Access, cx: PageContext) ->
                 if description.is_empty() {
                     String::new()
                 } else {
-                    format!(r#"<span class="cell-sub clamp">{}</span>"#, escape(description))
+                    format!(r#"<span class="cell-note clamp">{}</span>"#, escape(description))
                 }
             );
             vec![
