@@ -55,7 +55,8 @@ impl Reader {
 
     /// The parsed metadata of an entry's published site, cached until it is rebuilt.
     async fn site(&self, entry: &DocEntry) -> Option<Arc<SiteView>> {
-        let key = entry.triplet().path();
+        let triplet = entry.triplet();
+        let key = triplet.path();
         let version = entry.build.finished_at;
         if let Some((cached_version, view)) =
             self.sites.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
@@ -63,9 +64,8 @@ impl Reader {
         {
             return Some(view.clone());
         }
-        let bytes = tokio::fs::read(self.docs.site_dir(&entry.triplet()).join("techdocs_metadata.json"))
-            .await
-            .ok()?;
+        let bytes =
+            tokio::fs::read(self.docs.site_dir(&triplet).join("techdocs_metadata.json")).await.ok()?;
         let view = Arc::new(SiteView::parse(&bytes)?);
         self.sites.lock().unwrap_or_else(PoisonError::into_inner).insert(key, (version, view.clone()));
         Some(view)
@@ -377,7 +377,7 @@ async fn site_page(
         return Ok(not_built_page(&cx, &entry));
     };
     if let Some(page) = site.page(&path) {
-        let fragment_path = docs.site_dir(&entry.triplet()).join(format!("{}index.html", page.location));
+        let fragment_path = docs.site_dir(&triplet).join(format!("{}index.html", page.location));
         let fragment = tokio::fs::read_to_string(&fragment_path).await.map_err(|_| {
             PageError::internal("This page of the docs could not be read. Try again after the next build.")
         })?;
@@ -392,7 +392,7 @@ async fn site_page(
         return Ok(moved(&reader_url(&entry, &format!("{path}/"))).into_response());
     }
     if !path.ends_with(".html")
-        && let Some(file) = crate::routes::site_file(docs, &entry.triplet(), &path)
+        && let Some(file) = crate::routes::site_file(docs, &triplet, &path)
         && let Ok(bytes) = tokio::fs::read(&file).await
     {
         return Ok(asset_response(&file, bytes));

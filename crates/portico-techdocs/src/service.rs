@@ -768,7 +768,8 @@ impl TechDocs {
         reason: CheckReason,
         log: &mut (dyn FnMut(String) + Send),
     ) -> Result<(CheckOutcome, Option<(BuildRecord, Vec<String>)>), BuildRecord> {
-        let site = self.site_dir(&entry.triplet());
+        let triplet = entry.triplet();
+        let site = self.site_dir(&triplet);
         let source = match &entry.source {
             Ok(source) => source.clone(),
             Err(error) => {
@@ -812,7 +813,6 @@ impl TechDocs {
         let Ok(_slot) = self.inner.build_slots.acquire().await else {
             return Err(self.record_failure(&site, &entry.build, "shutting down".to_owned(), None).await);
         };
-        let triplet = entry.triplet();
         self.set_state(&triplet.key(), BuildState::Building);
         log(format!("Building {}", triplet.path()));
         let staging = self.inner.root.join(".staging").join(triplet.path());
