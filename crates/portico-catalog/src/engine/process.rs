@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
+use portico_model::hash::StableHasher;
 use portico_model::{SerializedError, process_entity};
 use portico_reading::{ReadError, Reader};
 use portico_store::{RelationRow, UnprocessedEntity};
@@ -47,17 +48,50 @@ pub struct ProcessOutput {
 
 impl Processed {
     /// A hash over everything the result would write; equal hashes mean nothing changed.
+    ///
+    /// It digests the stable serialization of `{children: [[ref, hash]…], entity, relations:
+    /// [[source, type, target]…], warnings}` (or `{errors}`) as it is written, because a
+    /// Location's result holds every entity it emits.
     pub fn result_hash(&self) -> String {
-        let value = match self {
-            Processed::Ok { entity, relations, children, warnings } => json!({
-                "entity": entity,
-                "relations": relations.iter().map(|r| [&r.source, &r.relation_type, &r.target]).collect::<Vec<_>>(),
-                "children": children.iter().map(|c| [&c.entity_ref, &c.hash]).collect::<Vec<_>>(),
-                "warnings": warnings,
-            }),
-            Processed::Failed(errors) => json!({ "errors": errors }),
-        };
-        portico_model::hash::stable_hash(&value)
+        let mut hasher = StableHasher::new();
+        match self {
+            Processed::Ok { entity, relations, children, warnings } => {
+                hasher.raw("{\"children\":[");
+                for (i, child) in children.iter().enumerate() {
+                    hasher.raw(if i == 0 { "[" } else { ",[" });
+                    hasher.string(&child.entity_ref);
+                    hasher.raw(",");
+                    hasher.string(&child.hash);
+                    hasher.raw("]");
+                }
+                hasher.raw("],\"entity\":");
+                hasher.value(entity);
+                hasher.raw(",\"relations\":[");
+                for (i, relation) in relations.iter().enumerate() {
+                    hasher.raw(if i == 0 { "[" } else { ",[" });
+                    hasher.string(&relation.source);
+                    hasher.raw(",");
+                    hasher.string(&relation.relation_type);
+                    hasher.raw(",");
+                    hasher.string(&relation.target);
+                    hasher.raw("]");
+                }
+                hasher.raw("],\"warnings\":[");
+                for (i, warning) in warnings.iter().enumerate() {
+                    if i > 0 {
+                        hasher.raw(",");
+                    }
+                    hasher.value(warning);
+                }
+                hasher.raw("]}");
+            }
+            Processed::Failed(errors) => {
+                hasher.raw("{\"errors\":");
+                hasher.value(&json!(errors));
+                hasher.raw("}");
+            }
+        }
+        hasher.finish()
     }
 }
 
@@ -417,4 +451,54 @@ pub async fn validate_file(path: &std::path::Path, reader: &Reader) -> Vec<Probl
             problem
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash is stored beside every result; the streamed digest must stay the one of the
+    /// JSON value it describes, or every entity would look changed after an upgrade.
+    #[test]
+    fn result_hash_digests_the_stable_serialization_of_the_whole_result() {
+        let child = |name: &str| UnprocessedEntity {
+            entity_ref: format!("component:default/{name}"),
+            body: "{}".into(),
+            hash: format!("hash-of-{name}"),
+            location_key: None,
+        };
+        let relation = |target: &str| RelationRow {
+            source: "location:default/root".into(),
+            relation_type: "hasPart".into(),
+            target: target.into(),
+        };
+        let entity = json!({"kind": "Location", "metadata": {"name": "root", "a": "\"quoted\""}});
+        let warning = json!({"type": "backstage.io/catalog-processing", "level": "warning"});
+        let ok = Processed::Ok {
+            entity: entity.clone(),
+            relations: vec![relation("a"), relation("b")],
+            children: vec![child("a"), child("b"), child("c")],
+            warnings: vec![warning.clone(), warning.clone()],
+        };
+        let expected = json!({
+            "entity": entity,
+            "relations": [["location:default/root", "hasPart", "a"], ["location:default/root", "hasPart", "b"]],
+            "children": [
+                ["component:default/a", "hash-of-a"],
+                ["component:default/b", "hash-of-b"],
+                ["component:default/c", "hash-of-c"],
+            ],
+            "warnings": [warning.clone(), warning],
+        });
+        assert_eq!(ok.result_hash(), portico_model::hash::stable_hash(&expected));
+
+        let empty =
+            Processed::Ok { entity: json!({}), relations: vec![], children: vec![], warnings: vec![] };
+        let expected = json!({"entity": {}, "relations": [], "children": [], "warnings": []});
+        assert_eq!(empty.result_hash(), portico_model::hash::stable_hash(&expected));
+
+        let errors = vec![SerializedError::input("bad")];
+        let failed = Processed::Failed(errors.clone());
+        assert_eq!(failed.result_hash(), portico_model::hash::stable_hash(&json!({ "errors": errors })));
+    }
 }
