@@ -135,8 +135,8 @@ impl ReadIndex {
                         continue;
                     };
                     for original in std::iter::once(lower).chain(self.case.variants(lower)) {
-                        if let Some(postings) = data.values.get(original) {
-                            postings.union_into(&mut result);
+                        if let Some(holders) = data.values.get(original) {
+                            holders.union_into(&mut result);
                         }
                     }
                 }
@@ -197,10 +197,11 @@ impl ReadIndex {
                     single.push(ordinal);
                     return;
                 }
-                match data.values.get(text.originals[value]) {
-                    Some(Postings::One(ordinal)) => single.push(*ordinal),
-                    Some(postings) => postings.union_into(&mut result),
-                    None => {}
+                if let Some(holders) = data.values.get(text.originals[value]) {
+                    match holders.single() {
+                        Some(ordinal) => single.push(ordinal),
+                        None => holders.union_into(&mut result),
+                    }
                 }
             });
         }
@@ -220,11 +221,8 @@ impl ReadIndex {
             return text;
         }
         let mut single_holders = Vec::new();
-        let mut built = TextIndex::build(data.values.iter().map(|(original, postings)| {
-            single_holders.push(match postings {
-                Postings::One(ordinal) => *ordinal,
-                Postings::Few(_) | Postings::Many(_) => NONE,
-            });
+        let mut built = TextIndex::build(data.values.iter().map(|(original, holders)| {
+            single_holders.push(holders.single().unwrap_or(NONE));
             (original, self.values.get(self.case.lower(original)))
         }));
         built.single_holders = single_holders;
@@ -436,8 +434,8 @@ impl ReadIndex {
         let everything = set.len() == self.live.len();
         data.values
             .iter()
-            .filter_map(|(original, postings)| {
-                let count = if everything { postings.len() } else { postings.intersection_len(set) };
+            .filter_map(|(original, holders)| {
+                let count = if everything { holders.len() } else { holders.intersection_len(set) };
                 (count > 0).then(|| FacetCount { value: self.values.get(original), count })
             })
             .collect()
