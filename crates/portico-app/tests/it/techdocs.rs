@@ -182,6 +182,39 @@ async fn the_same_build_failure_is_warned_about_once() {
 }
 
 #[tokio::test]
+async fn a_round_of_failures_names_the_first_ten_and_counts_the_rest_in_one_line() {
+    // Thirteen documented entities, none with an mkdocs.yml: a catalog's first start, in small.
+    let dir = tempfile::tempdir().unwrap();
+    let descriptors: String = (0..13)
+        .map(|i| {
+            format!(
+                "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: undocumented-{i}\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"
+            )
+        })
+        .collect();
+    write_file(dir.path(), "repo/catalog-info.yaml", &descriptors);
+    let yaml = format!(
+        "catalog:\n  locations:\n    - type: file\n      target: {}\n{FAST_CHECKS}",
+        dir.path().join("repo/catalog-info.yaml").display()
+    );
+    let (logs, _guard) = LogCapture::install();
+    let app = TestApp::start_in(dir, &yaml, TestDatabase::Sqlite).await;
+    app.settle().await;
+    app.settle().await;
+
+    let text = logs.text();
+    let warnings: Vec<&str> = text.lines().filter(|line| line.contains("WARN")).collect();
+    let named = warnings.iter().filter(|line| line.contains("docs build failed")).count();
+    assert_eq!(named, 10, "{text}");
+    let summary: Vec<&&str> = warnings.iter().filter(|line| line.contains("could not be built")).collect();
+    assert_eq!(summary.len(), 1, "{text}");
+    assert!(summary[0].contains("for 3 more entities"), "{text}");
+    let first_failures =
+        text.lines().filter(|line| line.contains("docs build failed") && !line.contains("again"));
+    assert_eq!(first_failures.count(), 13, "the rest are logged at debug: {text}");
+}
+
+#[tokio::test]
 async fn periodic_checks_do_not_rebuild_unchanged_sources_that_failed() {
     let app = app_with_docs(FAST_CHECKS).await;
     write_file(app.dir(), "repo/mkdocs.yml", "site_name: Broken\ndocs_dir: ../../etc\n");
