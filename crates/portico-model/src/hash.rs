@@ -59,6 +59,23 @@ impl StableHasher {
         write_stable(value, self);
     }
 
+    /// Appends a JSON array of `items`, each written by `write`.
+    pub fn array<T>(&mut self, items: impl IntoIterator<Item = T>, mut write: impl FnMut(&mut Self, T)) {
+        self.push_str("[");
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.push_str(",");
+            }
+            write(self, item);
+        }
+        self.push_str("]");
+    }
+
+    /// Appends a JSON array of strings.
+    pub fn strings(&mut self, texts: &[&str]) {
+        self.array(texts, |hasher, text| hasher.string(text));
+    }
+
     /// The hex digest of everything appended.
     pub fn finish(mut self) -> String {
         self.digest.update(self.pending.as_bytes());
@@ -209,8 +226,12 @@ mod tests {
         hasher.string("a\"b");
         hasher.raw(",");
         hasher.value(&value);
+        hasher.raw(",");
+        hasher.strings(&["x", "y"]);
+        hasher.raw(",");
+        hasher.array([1, 2], |h, n| h.raw(&n.to_string()));
         hasher.raw("]");
-        assert_eq!(hasher.finish(), stable_hash(&json!(["a\"b", value])));
+        assert_eq!(hasher.finish(), stable_hash(&json!(["a\"b", value, ["x", "y"], [1, 2]])));
         assert_eq!(StableHasher::new().finish(), sha1_hex(""));
     }
 

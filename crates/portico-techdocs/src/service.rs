@@ -1019,8 +1019,8 @@ impl TechDocs {
         let unnamed = failures.unnamed();
         if unnamed > 0 {
             tracing::warn!(
-                "docs could not be built for {unnamed} more entities; the docs list (/docs) and each \
-                 entity's Docs tab show why"
+                "docs could not be built for {unnamed} more entities; the docs list (/docs) marks \
+                 them, and each entity's Docs tab says why"
             );
         }
     }

@@ -56,34 +56,15 @@ impl Processed {
         let mut hasher = StableHasher::new();
         match self {
             Processed::Ok { entity, relations, children, warnings } => {
-                hasher.raw("{\"children\":[");
-                for (i, child) in children.iter().enumerate() {
-                    hasher.raw(if i == 0 { "[" } else { ",[" });
-                    hasher.string(&child.entity_ref);
-                    hasher.raw(",");
-                    hasher.string(&child.hash);
-                    hasher.raw("]");
-                }
-                hasher.raw("],\"entity\":");
+                hasher.raw("{\"children\":");
+                hasher.array(children, |h, child| h.strings(&[&child.entity_ref, &child.hash]));
+                hasher.raw(",\"entity\":");
                 hasher.value(entity);
-                hasher.raw(",\"relations\":[");
-                for (i, relation) in relations.iter().enumerate() {
-                    hasher.raw(if i == 0 { "[" } else { ",[" });
-                    hasher.string(&relation.source);
-                    hasher.raw(",");
-                    hasher.string(&relation.relation_type);
-                    hasher.raw(",");
-                    hasher.string(&relation.target);
-                    hasher.raw("]");
-                }
-                hasher.raw("],\"warnings\":[");
-                for (i, warning) in warnings.iter().enumerate() {
-                    if i > 0 {
-                        hasher.raw(",");
-                    }
-                    hasher.value(warning);
-                }
-                hasher.raw("]}");
+                hasher.raw(",\"relations\":");
+                hasher.array(relations, |h, r| h.strings(&[&r.source, &r.relation_type, &r.target]));
+                hasher.raw(",\"warnings\":");
+                hasher.array(warnings, StableHasher::value);
+                hasher.raw("}");
             }
             Processed::Failed(errors) => {
                 hasher.raw("{\"errors\":");
