@@ -60,15 +60,8 @@ impl StableHasher {
     }
 
     /// Appends a JSON array of `items`, each written by `write`.
-    pub fn array<T>(&mut self, items: impl IntoIterator<Item = T>, mut write: impl FnMut(&mut Self, T)) {
-        self.push_str("[");
-        for (i, item) in items.into_iter().enumerate() {
-            if i > 0 {
-                self.push_str(",");
-            }
-            write(self, item);
-        }
-        self.push_str("]");
+    pub fn array<T>(&mut self, items: impl IntoIterator<Item = T>, write: impl FnMut(&mut Self, T)) {
+        write_array(self, items, write);
     }
 
     /// Appends a JSON array of strings.
@@ -120,16 +113,7 @@ fn write_stable(value: &Value, out: &mut impl Sink) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&js_number(n)),
         Value::String(s) => write_json_string(s, out),
-        Value::Array(items) => {
-            out.push_str("[");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",");
-                }
-                write_stable(item, out);
-            }
-            out.push_str("]");
-        }
+        Value::Array(items) => write_array(out, items, |out, item| write_stable(item, out)),
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -145,6 +129,21 @@ fn write_stable(value: &Value, out: &mut impl Sink) {
             out.push_str("}");
         }
     }
+}
+
+fn write_array<S: Sink, T>(
+    out: &mut S,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut S, T),
+) {
+    out.push_str("[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(",");
+        }
+        write(out, item);
+    }
+    out.push_str("]");
 }
 
 /// Writes `s` as a JSON string literal with `JSON.stringify`'s escaping, copying the runs
