@@ -11,8 +11,9 @@ pub fn stable_hash(value: &Value) -> String {
     hasher.finish()
 }
 
-/// The key-sorted compact JSON serialization that [`stable_hash`] digests.
-pub fn stable_stringify(value: &Value) -> String {
+/// The key-sorted compact JSON serialization that [`stable_hash`] digests (the tests' reference).
+#[cfg(test)]
+fn stable_stringify(value: &Value) -> String {
     let mut out = String::with_capacity(256);
     write_stable(value, &mut out);
     out
@@ -27,7 +28,7 @@ pub fn sha1_hex(text: &str) -> String {
 /// result of processing a Location of 100,000 entities would otherwise build a 12 MB text
 /// (and the JSON value it is written from) only to throw both away.
 ///
-/// [`StableHasher::value`] writes what [`stable_stringify`] would; the caller writes the
+/// [`StableHasher::value`] writes a value's key-sorted compact serialization; the caller writes the
 /// punctuation of any structure it lays out itself with [`StableHasher::raw`].
 pub struct StableHasher {
     digest: Sha1,
@@ -82,11 +83,13 @@ impl Default for StableHasher {
     }
 }
 
-/// Where a serialization is written: a string, or a hasher that digests it as it goes.
+/// Where a serialization is written: a hasher that digests it as it goes, or (for the tests'
+/// reference) a string.
 trait Sink {
     fn push_str(&mut self, text: &str);
 }
 
+#[cfg(test)]
 impl Sink for String {
     fn push_str(&mut self, text: &str) {
         String::push_str(self, text);

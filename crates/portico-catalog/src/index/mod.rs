@@ -330,10 +330,11 @@ impl ValueMap {
                 } else {
                     let (mut single, mut shared) = (IdMap::default(), IdMap::default());
                     for (v, postings) in entries.drain(..) {
-                        match postings {
-                            Postings::One(holder) => single.insert(v, holder),
-                            postings => shared.insert(v, postings).map(|_| 0),
-                        };
+                        if let Postings::One(holder) = postings {
+                            single.insert(v, holder);
+                        } else {
+                            shared.insert(v, postings);
+                        }
                     }
                     single.insert(value, ordinal);
                     *self = ValueMap::Map { single, shared };
