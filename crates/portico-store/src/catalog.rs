@@ -14,8 +14,9 @@
 //!   so read replicas can follow the feed with [`CatalogStore::final_changes_since`].
 //!
 //! Entity refs passed to and returned from the store are always canonical (lowercase
-//! `kind:namespace/name`). Entity ids (`uid`s) are lowercase UUID v4 strings assigned by the store
-//! when a row is first created; a ref that is deleted and comes back gets a new id.
+//! `kind:namespace/name`). Entity ids (`uid`s) are lowercase, time-ordered UUID (v7) strings
+//! assigned by the store when a row is first created, so that ids sort in the order entities
+//! were first emitted; a ref that is deleted and comes back gets a new id.
 
 use async_trait::async_trait;
 use serde_json::Value;

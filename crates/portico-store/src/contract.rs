@@ -133,9 +133,11 @@ async fn ok<S: CatalogStore>(
     }
 }
 
-fn assert_uuid_v4(id: &str) {
+/// Entity ids (`metadata.uid`) are time-ordered UUIDs (v7) where Backstage uses random ones
+/// (v4): rows and index entries keyed by them are then written in the order entities arrive.
+fn assert_entity_id(id: &str) {
     let parsed = uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("entity id {id} is not a UUID: {e}"));
-    assert_eq!(parsed.get_version_num(), 4, "entity id {id} must be a UUID v4");
+    assert_eq!(parsed.get_version_num(), 7, "entity id {id} must be a time-ordered UUID (v7)");
     assert_eq!(id, parsed.hyphenated().to_string(), "entity id {id} must be lowercase and hyphenated");
 }
 
@@ -281,7 +283,7 @@ async fn provider_roots<S: CatalogStore>(store: &S) {
     );
     assert!(report.conflicts.is_empty() && report.deleted.is_empty(), "roots: nothing conflicted or deleted");
     let a_id = id_of(store, a).await;
-    assert_uuid_v4(&a_id);
+    assert_entity_id(&a_id);
     assert_ne!(a_id, id_of(store, b).await, "roots: every row has its own id");
     assert_eq!(store.parents_of(a).await.expect("parents"), vec![Parent::Provider("config".into())]);
     assert_eq!(store.next_due_at().await.expect("next due"), Some(1000), "roots: new roots are due now");
@@ -539,8 +541,12 @@ async fn outcomes_ok<S: CatalogStore>(store: &S) {
     assert_eq!(input.relations, vec![relation(loc, "ownedBy", x)], "ok: relations are distinct");
     for child in [c1, c2] {
         assert_eq!(store.parents_of(child).await.expect("parents"), vec![Parent::Entity(loc.into())]);
-        assert_uuid_v4(&id_of(store, child).await);
+        assert_entity_id(&id_of(store, child).await);
     }
+    assert!(
+        id_of(store, c1).await < id_of(store, c2).await,
+        "ok: entity ids sort in the order the entities were first emitted"
+    );
     assert_eq!(due_refs(store, 20).await, refs(&[c1, c2]), "ok: new children are due now");
     let c2_id = id_of(store, c2).await;
 
@@ -993,7 +999,7 @@ async fn delete_entity<S: CatalogStore>(store: &S) {
         .expect("l");
     let new_id = id_of(store, c).await;
     assert_ne!(new_id, c_id, "delete: a re-emitted entity gets a new id");
-    assert_uuid_v4(&new_id);
+    assert_entity_id(&new_id);
     assert_eq!(store.parents_of(c).await.expect("parents"), vec![Parent::Entity(l.into())]);
 }
 
