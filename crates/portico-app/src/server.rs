@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -16,6 +17,7 @@ use portico_plugin::{
     Audit, Authenticator, BoxFuture, Permissions, Plugin, PluginContext, ReadinessCheck, Registrar,
     SettleHook, Shutdown,
 };
+use portico_store::CatalogStore;
 use portico_web::{EntityPageExtensions, ErrorBody, Shell, error_json};
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
@@ -75,6 +77,7 @@ impl Portico {
         let stores = open_stores(&backend.database).await?;
         let permissions = Permissions::new(engine, Audit::new(stores.audit.clone()));
         let (shutdown_tx, shutdown) = Shutdown::new();
+        let store = stores.catalog.clone();
         let cx = PluginContext {
             config: Arc::new(config),
             catalog_store: stores.catalog,
@@ -129,7 +132,7 @@ impl Portico {
             }))
             .layer(middleware::from_fn(error_request_part))
             .layer(CompressionLayer::new());
-        Ok(App { router, loops: parts.loops, settle: parts.settle, shutdown_tx, backend })
+        Ok(App { router, loops: parts.loops, settle: parts.settle, shutdown_tx, backend, store })
     }
 }
 
@@ -186,6 +189,9 @@ async fn error_request_part(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(json))
 }
 
+/// How long a stopping portal waits for the database to close.
+const STORE_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A built app.
 pub struct App {
     router: Router,
@@ -193,6 +199,8 @@ pub struct App {
     shutdown_tx: watch::Sender<bool>,
     settle: Vec<SettleHook>,
     backend: BackendConfig,
+    /// Closed once the loops have stopped.
+    store: Arc<dyn CatalogStore>,
 }
 
 impl App {
@@ -258,6 +266,13 @@ impl App {
             .map_err(|source| AppError::Listen { addr, source })?;
         for handle in handles {
             let _ = handle.await;
+        }
+        match tokio::time::timeout(STORE_CLOSE_TIMEOUT, self.store.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "closing the database failed; the next start recovers it")
+            }
+            Err(_) => tracing::warn!("closing the database took too long; the next start recovers it"),
         }
         Ok(())
     }

@@ -1060,6 +1060,10 @@ impl CatalogStore for SqliteStore {
         }
         Ok(changes)
     }
+
+    async fn close(&self) -> StoreResult<()> {
+        SqliteStore::close(self).await
+    }
 }
 
 /// Makes `refs` due at `now` with their result hash cleared; returns the refs that had a row.

@@ -302,4 +302,12 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// Changes with a sequence number greater than `after`, in sequence order, at most `limit`.
     async fn final_changes_since(&self, after: i64, limit: usize) -> StoreResult<Vec<FinalChange>>;
+
+    // ----- lifecycle
+
+    /// Called once when the process stops, after every background loop has: leaves the
+    /// database so that the next start has nothing to recover. Nothing by default.
+    async fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }

@@ -173,6 +173,48 @@ fn an_acknowledged_registration_survives_a_killed_process() {
 }
 
 #[test]
+fn a_stopped_server_leaves_no_write_ahead_log_to_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = dir.path().join("portico.db");
+    let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
+    let config = write(
+        dir.path(),
+        "app-config.yaml",
+        format!(
+            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: {}\ncatalog:\n  locations:\n    - type: file\n      target: {}\n",
+            db.display(),
+            descriptor.display()
+        )
+        .as_bytes(),
+    );
+    let mut server = start_server(&config, port);
+    let wal = dir.path().join("portico.db-wal");
+    for _ in 0..200 {
+        let listed = http(port, "GET", "/api/catalog/entities?filter=kind=component", None).unwrap().1;
+        if listed.contains("\"name\":\"ok\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0), "the running server writes ahead");
+
+    // SIGTERM, as a service manager stops it.
+    let status = Command::new("kill").arg("-TERM").arg(server.id().to_string()).status().unwrap();
+    assert!(status.success());
+    assert!(server.wait().unwrap().success(), "a stopped server exits cleanly");
+    let left = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(left, 0, "the log was copied back into the database file");
+
+    let mut restarted = start_server(&config, port);
+    let (status, listed) = http(port, "GET", "/api/catalog/entities?filter=kind=component", None).unwrap();
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+    assert_eq!(status, 200);
+    assert!(listed.contains("\"name\":\"ok\""), "{listed}");
+}
+
+#[test]
 fn search_reindex_rebuilds_the_index_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
