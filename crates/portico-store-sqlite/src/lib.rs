@@ -52,8 +52,8 @@ const READER_CACHE: &str = "-1024";
 /// transactions update the same index pages again and again, and the indexes that take
 /// entries in no particular order (relations by source, entities by ref) grow with the
 /// catalog: once they outgrow the cache, every batch re-reads their pages and spills dirty
-/// ones into the log mid-transaction. A 100,000-entity ingestion (a 600 MB file) spent a
-/// quarter less time writing with 16 MiB than with 4; a 10,000-entity catalog gains nothing
+/// ones into the log mid-transaction. A 100,000-entity ingestion (a 600 MB file) spent about
+/// 15% less time writing with 16 MiB than with 4; a 10,000-entity catalog gains nothing
 /// from more than the floor, so small catalogs keep the small footprint.
 const WRITER_CACHE_MIN_KIB: i64 = 4 * 1024;
 const WRITER_CACHE_MAX_KIB: i64 = 16 * 1024;
@@ -142,7 +142,7 @@ impl SqliteStore {
 
     /// Copies the write-ahead log back into the database file, empties it and closes every
     /// connection. A start that finds a log must read all of it again to rebuild its index
-    /// (after an ingestion, the whole catalog: that was most of a 10,000-entity restart).
+    /// (after an ingestion, that is the whole catalog).
     pub async fn close(&self) -> Result<(), StoreError> {
         if self.writes.is_some() {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.writer).await.map_err(db)?;
