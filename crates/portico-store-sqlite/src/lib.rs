@@ -174,16 +174,17 @@ fn writer_cache_kib(file_bytes: i64) -> i64 {
     (file_bytes / 1024 / WRITER_CACHE_SHARE_OF_FILE).clamp(WRITER_CACHE_MIN_KIB, WRITER_CACHE_MAX_KIB)
 }
 
-/// Sizes the writer's page cache to the database file as it is now.
+/// Sizes the writer's page cache to the database file as it is now. Setting the size it
+/// already has changes nothing, so it is set without asking first.
 async fn fit_writer_cache(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut *conn).await.map_err(db)?;
-    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut *conn).await.map_err(db)?;
-    let kib = writer_cache_kib(pages.saturating_mul(page_size));
-    let current: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut *conn).await.map_err(db)?;
-    if current != -kib {
-        // Negative: a size in KiB rather than a number of pages.
-        sqlx::query(&format!("PRAGMA cache_size = {}", -kib)).execute(&mut *conn).await.map_err(db)?;
-    }
+    let file_bytes: i64 =
+        sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+    let kib = writer_cache_kib(file_bytes);
+    // Negative: a size in KiB rather than a number of pages.
+    sqlx::query(&format!("PRAGMA cache_size = {}", -kib)).execute(&mut *conn).await.map_err(db)?;
     Ok(())
 }
 

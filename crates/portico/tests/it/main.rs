@@ -120,6 +120,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Writes `app-config.yaml` into `dir` for a server on `port` with its SQLite file,
+/// `portico.db`, beside it; `rest` adds further top-level sections.
+fn server_config(dir: &std::path::Path, port: u16, rest: &str) -> std::path::PathBuf {
+    let yaml = format!(
+        "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: ./portico.db\n{rest}"
+    );
+    write(dir, "app-config.yaml", yaml.as_bytes())
+}
+
 /// Starts `portico serve` and waits until it answers.
 fn start_server(config: &std::path::Path, port: u16) -> std::process::Child {
     let mut child = portico()
@@ -145,16 +154,7 @@ fn start_server(config: &std::path::Path, port: u16) -> std::process::Child {
 fn an_acknowledged_registration_survives_a_killed_process() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let db = dir.path().join("portico.db");
-    let config = write(
-        dir.path(),
-        "app-config.yaml",
-        format!(
-            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: {}\ncatalog:\n  allowedLocationTypes: [url, file]\n",
-            db.display()
-        )
-        .as_bytes(),
-    );
+    let config = server_config(dir.path(), port, "catalog:\n  allowedLocationTypes: [url, file]\n");
     let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
     let mut server = start_server(&config, port);
     let body = format!(r#"{{"type":"file","target":"{}"}}"#, descriptor.display());
@@ -176,17 +176,11 @@ fn an_acknowledged_registration_survives_a_killed_process() {
 fn a_stopped_server_leaves_no_write_ahead_log_to_recover() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let db = dir.path().join("portico.db");
     let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
-    let config = write(
+    let config = server_config(
         dir.path(),
-        "app-config.yaml",
-        format!(
-            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: {}\ncatalog:\n  locations:\n    - type: file\n      target: {}\n",
-            db.display(),
-            descriptor.display()
-        )
-        .as_bytes(),
+        port,
+        &format!("catalog:\n  locations:\n    - type: file\n      target: {}\n", descriptor.display()),
     );
     let mut server = start_server(&config, port);
     let wal = dir.path().join("portico.db-wal");
@@ -219,14 +213,10 @@ fn search_reindex_rebuilds_the_index_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
-    let config = write(
+    let config = server_config(
         dir.path(),
-        "app-config.yaml",
-        format!(
-            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: ./portico.db\ncatalog:\n  locations:\n    - type: file\n      target: {}\n",
-            descriptor.display()
-        )
-        .as_bytes(),
+        port,
+        &format!("catalog:\n  locations:\n    - type: file\n      target: {}\n", descriptor.display()),
     );
     // Ingest with a real server first.
     let mut server = start_server(&config, port);
@@ -432,14 +422,10 @@ fn a_task_running_when_the_portal_is_killed_ends_failed_with_the_reason_after_a_
         "templates.yaml",
         b"apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: slow\nspec:\n  type: service\n  steps:\n    - id: wait\n      name: Wait\n      action: debug:wait\n      input:\n        seconds: 25\n",
     );
-    let config = write(
+    let config = server_config(
         dir.path(),
-        "app-config.yaml",
-        format!(
-            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: {}\ncatalog:\n  rules:\n    - allow: [Template, Location]\n  locations:\n    - type: file\n      target: ./templates.yaml\nscaffolder:\n  EXPERIMENTAL_recoverTasksTimeout: 1s\n",
-            dir.path().join("portico.db").display()
-        )
-        .as_bytes(),
+        port,
+        "catalog:\n  rules:\n    - allow: [Template, Location]\n  locations:\n    - type: file\n      target: ./templates.yaml\nscaffolder:\n  EXPERIMENTAL_recoverTasksTimeout: 1s\n",
     );
     let mut server = start_server(&config, port);
     let mut id = String::new();
@@ -491,14 +477,7 @@ fn a_task_running_when_the_portal_is_killed_ends_failed_with_the_reason_after_a_
 fn audit_lists_what_a_server_changed_as_json_lines_or_a_table() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = write(
-        dir.path(),
-        "app-config.yaml",
-        format!(
-            "backend:\n  listen:\n    port: {port}\n  database:\n    client: better-sqlite3\n    connection: ./portico.db\ncatalog:\n  allowedLocationTypes: [url, file]\n"
-        )
-        .as_bytes(),
-    );
+    let config = server_config(dir.path(), port, "catalog:\n  allowedLocationTypes: [url, file]\n");
     let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
     let mut server = start_server(&config, port);
     let body = format!(r#"{{"type":"file","target":"{}"}}"#, descriptor.display());
