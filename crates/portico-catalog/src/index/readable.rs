@@ -47,7 +47,7 @@ impl ReadClasses {
                 if id == next {
                     self.classes.push((class, RoaringBitmap::new()));
                 }
-                self.classes[id as usize].1.insert(ordinal);
+                super::add_ordinal(&mut self.classes[id as usize].1, ordinal);
                 id
             }
         };
