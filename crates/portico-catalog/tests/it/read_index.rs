@@ -2,6 +2,7 @@
 
 use portico_catalog::index::{Direction, EntityFilter, PageRequest, Position, ReadIndex, SortKey};
 use portico_store::FinalChange;
+use roaring::RoaringBitmap;
 use serde_json::json;
 
 use crate::read_support::{fixture_index, row};
@@ -256,7 +257,16 @@ fn expected_order(bodies: &[serde_json::Value], direction: Direction) -> Vec<Str
 
 /// Walks every page forward, then every page backward from the last entity, returning uids.
 fn walk(index: &ReadIndex, order: &SortKey, limit: usize) -> (Vec<String>, Vec<String>) {
-    let set = index.all().clone();
+    walk_set(index, index.all(), Some(order), limit)
+}
+
+/// [`walk`] over the entities of `set`, in uid order when there is no `order`.
+fn walk_set(
+    index: &ReadIndex,
+    set: &RoaringBitmap,
+    order: Option<&SortKey>,
+    limit: usize,
+) -> (Vec<String>, Vec<String>) {
     let uids = |page: &[u32]| {
         page.iter().map(|&o| index.entity(o).expect("entity").uid.to_owned()).collect::<Vec<_>>()
     };
@@ -265,9 +275,9 @@ fn walk(index: &ReadIndex, order: &SortKey, limit: usize) -> (Vec<String>, Vec<S
     let mut forward: Vec<u32> = Vec::new();
     for page_number in 0.. {
         assert!(page_number <= most_pages, "the forward walk does not end");
-        let after = forward.last().map(|&o| index.position(o, Some(order)));
-        let request = PageRequest { order: Some(order.clone()), after, backwards: false, offset: 0, limit };
-        let mut page = index.page(&set, &request);
+        let after = forward.last().map(|&o| index.position(o, order));
+        let request = PageRequest { order: order.cloned(), after, backwards: false, offset: 0, limit };
+        let mut page = index.page(set, &request);
         let more = page.len() > limit;
         page.truncate(limit);
         forward.extend(&page);
@@ -278,9 +288,9 @@ fn walk(index: &ReadIndex, order: &SortKey, limit: usize) -> (Vec<String>, Vec<S
     let mut backward: Vec<u32> = forward.last().copied().into_iter().collect();
     for page_number in 0.. {
         assert!(page_number <= most_pages, "the backward walk does not end");
-        let after = Some(index.position(backward[0], Some(order)));
-        let request = PageRequest { order: Some(order.clone()), after, backwards: true, offset: 0, limit };
-        let page = index.page(&set, &request);
+        let after = Some(index.position(backward[0], order));
+        let request = PageRequest { order: order.cloned(), after, backwards: true, offset: 0, limit };
+        let page = index.page(set, &request);
         if page.is_empty() {
             break;
         }
@@ -364,6 +374,37 @@ fn keyset_pages_over_a_kept_sort_order_follow_backstage_order_and_changes() {
             order.direction
         );
     }
+}
+
+/// Uids are time-ordered, so what was ingested last comes last in uid order: here the
+/// components, after 2,500 users. Pages without an order are in uid order, which a walk of the
+/// uid tree would reach only after stepping over every user; past a few steps per match, the
+/// index places the page by its kept order of all uids instead. Every page must be the same
+/// either way, forward and backward.
+#[test]
+fn uid_ordered_pages_over_matches_that_come_last_in_uid_order() {
+    let uid = |i: usize| format!("019a0000-0000-7000-8000-{i:012}");
+    let bodies: Vec<serde_json::Value> = (0..4_000)
+        .map(|i| {
+            let kind = if i < 2_500 { "User" } else { "Component" };
+            json!({"apiVersion": "backstage.io/v1alpha1", "kind": kind,
+                "metadata": {"name": format!("e{i}"), "namespace": "default", "uid": uid(i)},
+                "spec": {}, "relations": []})
+        })
+        .collect();
+    let mut index = ReadIndex::new();
+    // Loaded in reverse, so that neither ordinals nor load order follow the uids.
+    index.load(bodies.iter().enumerate().rev().map(|(i, body)| row(body, i as i64 + 1)).collect(), 4_000);
+    let components = index.filter(&kind("component"));
+    let expected: Vec<String> = (2_500..4_000).map(uid).collect();
+    let before = index.heap_bytes();
+    // The first walk asks for the uid order, the second builds it, the third reuses it.
+    for round in 0..3 {
+        let (forward, backward) = walk_set(&index, &components, None, 37);
+        assert!(forward == expected, "round {round}: forward");
+        assert!(backward == expected, "round {round}: backward");
+    }
+    assert!(index.heap_bytes() >= before + 4_000 * 8, "the uid order was not kept");
 }
 
 #[test]
