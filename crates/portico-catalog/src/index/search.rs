@@ -442,7 +442,8 @@ impl ReadIndex {
                 *worst = (key, ordinal);
             }
         }
-        let mut placed: Vec<(i64, u32)> = best.into_iter().map(|(key, ordinal)| (key_of(key), ordinal)).collect();
+        let mut placed: Vec<(i64, u32)> =
+            best.into_iter().map(|(key, ordinal)| (key_of(key), ordinal)).collect();
         placed.sort_unstable_by_key(|&(place, _)| place);
         if request.backwards {
             placed.into_iter().map(|(_, ordinal)| ordinal).collect()
