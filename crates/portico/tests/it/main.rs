@@ -129,6 +129,14 @@ fn server_config(dir: &std::path::Path, port: u16, rest: &str) -> std::path::Pat
     write(dir, "app-config.yaml", yaml.as_bytes())
 }
 
+/// A server configuration whose one `file` location is a valid descriptor beside it.
+fn config_serving_one_valid_file(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let descriptor = write(dir, "catalog-info.yaml", VALID.as_bytes());
+    let location =
+        format!("catalog:\n  locations:\n    - type: file\n      target: {}\n", descriptor.display());
+    server_config(dir, port, &location)
+}
+
 /// Starts `portico serve` and waits until it answers.
 fn start_server(config: &std::path::Path, port: u16) -> std::process::Child {
     let mut child = portico()
@@ -176,12 +184,7 @@ fn an_acknowledged_registration_survives_a_killed_process() {
 fn a_stopped_server_leaves_no_write_ahead_log_to_recover() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
-    let config = server_config(
-        dir.path(),
-        port,
-        &format!("catalog:\n  locations:\n    - type: file\n      target: {}\n", descriptor.display()),
-    );
+    let config = config_serving_one_valid_file(dir.path(), port);
     let mut server = start_server(&config, port);
     let wal = dir.path().join("portico.db-wal");
     for _ in 0..200 {
@@ -212,12 +215,7 @@ fn a_stopped_server_leaves_no_write_ahead_log_to_recover() {
 fn search_reindex_rebuilds_the_index_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let descriptor = write(dir.path(), "catalog-info.yaml", VALID.as_bytes());
-    let config = server_config(
-        dir.path(),
-        port,
-        &format!("catalog:\n  locations:\n    - type: file\n      target: {}\n", descriptor.display()),
-    );
+    let config = config_serving_one_valid_file(dir.path(), port);
     // Ingest with a real server first.
     let mut server = start_server(&config, port);
     let mut ingested = false;
