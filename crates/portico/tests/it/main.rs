@@ -137,6 +137,17 @@ fn config_serving_one_valid_file(dir: &std::path::Path, port: u16) -> std::path:
     server_config(dir, port, &location)
 }
 
+/// Asks `done` every 25 ms, up to 200 times; whether it said yes.
+fn poll(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    false
+}
+
 /// Starts `portico serve` and waits until it answers.
 fn start_server(config: &std::path::Path, port: u16) -> std::process::Child {
     let mut child = portico()
@@ -147,11 +158,8 @@ fn start_server(config: &std::path::Path, port: u16) -> std::process::Child {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if http(port, "GET", "/readyz", None).is_ok_and(|(status, _)| status == 200) {
-            return child;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
+    if poll(|| http(port, "GET", "/readyz", None).is_ok_and(|(status, _)| status == 200)) {
+        return child;
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -187,13 +195,10 @@ fn a_stopped_server_leaves_no_write_ahead_log_to_recover() {
     let config = config_serving_one_valid_file(dir.path(), port);
     let mut server = start_server(&config, port);
     let wal = dir.path().join("portico.db-wal");
-    for _ in 0..200 {
+    poll(|| {
         let listed = http(port, "GET", "/api/catalog/entities?filter=kind=component", None).unwrap().1;
-        if listed.contains("\"name\":\"ok\"") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+        listed.contains("\"name\":\"ok\"")
+    });
     assert!(std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0), "the running server writes ahead");
 
     // SIGTERM, as a service manager stops it.
@@ -218,16 +223,10 @@ fn search_reindex_rebuilds_the_index_from_the_store() {
     let config = config_serving_one_valid_file(dir.path(), port);
     // Ingest with a real server first.
     let mut server = start_server(&config, port);
-    let mut ingested = false;
-    for _ in 0..200 {
-        if http(port, "GET", "/api/catalog/entities/by-name/component/default/ok", None)
+    let ingested = poll(|| {
+        http(port, "GET", "/api/catalog/entities/by-name/component/default/ok", None)
             .is_ok_and(|(s, _)| s == 200)
-        {
-            ingested = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    });
     server.kill().unwrap();
     server.wait().unwrap();
     assert!(ingested, "the component was ingested");
@@ -427,7 +426,8 @@ fn a_task_running_when_the_portal_is_killed_ends_failed_with_the_reason_after_a_
     );
     let mut server = start_server(&config, port);
     let mut id = String::new();
-    for _ in 0..200 {
+    // Until the template is ingested, the task is refused.
+    poll(|| {
         let (status, body) = http(
             port,
             "POST",
@@ -437,19 +437,12 @@ fn a_task_running_when_the_portal_is_killed_ends_failed_with_the_reason_after_a_
         .unwrap();
         if status == 201 {
             id = body.split('"').nth(3).unwrap().to_owned();
-            break;
         }
-        // The template is not ingested yet.
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+        status == 201
+    });
     assert!(!id.is_empty(), "the task was never created");
     let path = format!("/api/scaffolder/v2/tasks/{id}/events");
-    for _ in 0..200 {
-        if http(port, "GET", &path, None).unwrap().1.contains("Beginning step Wait") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    poll(|| http(port, "GET", &path, None).unwrap().1.contains("Beginning step Wait"));
     server.kill().unwrap();
     server.wait().unwrap();
 
